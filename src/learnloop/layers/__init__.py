@@ -1,0 +1,24 @@
+"""Layers with Keras's names. ``REGISTRY`` maps class names to classes: the only classes a saved model may name."""
+
+from learnloop.layers.activation import Activation, LeakyReLU, ReLU, Softmax
+from learnloop.layers.base import Layer
+from learnloop.layers.dense import Dense
+from learnloop.layers.dropout import Dropout
+from learnloop.layers.input_layer import Input, InputLayer
+from learnloop.layers.normalization import Normalization
+from learnloop.layers.reshape import Flatten, Reshape
+
+REGISTRY: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (Activation, Dense, Dropout, Flatten, InputLayer, LeakyReLU, Normalization, ReLU, Reshape, Softmax)
+}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Add a layer class to the registry so saved models can name it (usable as a decorator)."""
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU",
+           "Normalization", "REGISTRY", "ReLU", "Reshape", "Softmax", "register"]
