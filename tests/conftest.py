@@ -1,0 +1,32 @@
+"""Shared fixtures: a seeded generator and the path to the shared data folder beside the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data beside the repo; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _seed_learnloop():
+    """Every test starts from the same global seed, so results do not depend on test order."""
+    import learnloop
+
+    learnloop.set_seed(1234)
+    yield
