@@ -2,16 +2,31 @@
 
 from learnloop.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from learnloop.layers.base import Layer
+from learnloop.layers.conv import Conv1D, Conv2D
 from learnloop.layers.dense import Dense
 from learnloop.layers.dropout import Dropout
 from learnloop.layers.input_layer import Input, InputLayer
 from learnloop.layers.normalization import Normalization
+from learnloop.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from learnloop.layers.reshape import Flatten, Reshape
 
 REGISTRY: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Activation, Dense, Dropout, Flatten, InputLayer, LeakyReLU, Normalization, ReLU, Reshape, Softmax)
 }
+
+_CNN = (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+        GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
+REGISTRY.update({cls.__name__: cls for cls in _CNN})
 
 
 def register(cls: type[Layer]) -> type[Layer]:
@@ -22,3 +37,4 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU",
            "Normalization", "REGISTRY", "ReLU", "Reshape", "Softmax", "register"]
+__all__ += [cls.__name__ for cls in _CNN]

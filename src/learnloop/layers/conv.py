@@ -1,0 +1,181 @@
+"""Convolutions ``Conv1D`` and ``Conv2D`` (channels_last, Keras's kernel layout), as im2col and one matmul.
+
+Forward: every window of the (padded) input becomes one row of ``cols`` (b*oh*ow, kh*kw*c_in), and
+``z = cols @ W`` with W the kernel (kh, kw, c_in, filters) seen as (kh*kw*c_in, filters); ``a = g(z + b)``.
+Backward: ``dW = cols^T dz``, ``db = sum(dz)``, and dL/dx scatters ``dz W^T`` back onto the input with one
+strided add per kernel offset (col2im). ``Conv1D`` is ``Conv2D`` with a height of 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learnloop import activations
+from learnloop import initializers as initializers_mod
+from learnloop import regularizers as regularizers_mod
+from learnloop.errors import LearnloopError
+from learnloop.layers import _windows as win
+from learnloop.layers.base import Array, Layer, Shape
+
+
+class _Conv(Layer):
+    """Shared body of the convolutions; subclasses set ``rank`` and ``layout``."""
+
+    rank = 2
+    layout = "(batch, height, width, channels)"
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
+                 dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**win.default_name(kwargs, type(self).__name__.lower()))
+        kind = type(self).__name__
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise LearnloopError(f"{kind} expects filters to be a positive integer; got {filters!r}.")
+        if groups != 1:
+            raise LearnloopError(f"{kind} supports groups=1 only; got groups={groups!r}.")
+        self.filters = int(filters)
+        self.kernel_size = win.as_tuple(kernel_size, self.rank, kind, "kernel_size")
+        self.strides = win.as_tuple(strides, self.rank, kind, "strides")
+        self.dilation_rate = win.as_tuple(dilation_rate, self.rank, kind, "dilation_rate")
+        self.padding = win.check_padding(padding, kind, ("valid", "same", "causal") if self.rank == 1
+                                         else ("valid", "same"))
+        self.data_format = win.check_data_format(data_format, kind)
+        self.activation = activations.get(activation)
+        self._activation_grad = activations.derivative(self.activation)
+        self._keep_z = self.activation in activations.NEEDS_Z
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_mod.get(kernel_initializer)
+        self.bias_initializer = initializers_mod.get(bias_initializer)
+        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
+        # The same numbers on two spatial axes (height 1 for Conv1D).
+        pad_h = "valid" if self.rank == 1 else self.padding
+        self._k2 = (1,) * (2 - self.rank) + self.kernel_size
+        self._s2 = (1,) * (2 - self.rank) + self.strides
+        self._d2 = (1,) * (2 - self.rank) + self.dilation_rate
+        self._pad2 = (pad_h, self.padding)
+
+    # ---- shapes --------------------------------------------------------------------------------------------
+    def _check_rank(self, shape: Shape) -> None:
+        shape = tuple(shape)
+        if len(shape) != self.rank + 2:
+            hint = " Add a channel axis: x[..., None]." if len(shape) == self.rank + 1 else ""
+            raise LearnloopError(
+                f"{type(self).__name__} '{self.name}' expects {self.layout}; got shape {shape}.{hint}")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        self._check_rank(input_shape)
+        spatial = []
+        for axis, n in enumerate(input_shape[1:-1]):
+            out = win.output_length(n, self.kernel_size[axis], self.strides[axis], self.padding,
+                                    self.dilation_rate[axis])
+            if out is not None and out <= 0:
+                extent = tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+                raise LearnloopError(
+                    f"{type(self).__name__} '{self.name}' with kernel_size {self.kernel_size} "
+                    f"(dilation {self.dilation_rate}, so windows of {extent}) and padding='valid' needs inputs at "
+                    f"least that large; got shape {tuple(input_shape)}. Use padding='same' or a smaller kernel.")
+            spatial.append(out)
+        return (input_shape[0], *spatial, self.filters)
+
+    def build(self, input_shape: Shape) -> None:
+        self._check_rank(input_shape)
+        c_in = input_shape[-1]
+        if c_in is None:
+            raise LearnloopError(
+                f"{type(self).__name__} '{self.name}' needs a known channel count (last axis); got shape "
+                f"{tuple(input_shape)}.")
+        self.add_weight("kernel", (*self.kernel_size, c_in, self.filters), self.kernel_initializer,
+                        self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+        self.built = True
+
+    def check_input_shape(self, shape: Shape) -> None:
+        self._check_rank(shape)
+        c_in = self.kernel.shape[-2]
+        if shape[-1] != c_in:
+            raise LearnloopError(
+                f"{type(self).__name__} '{self.name}' was built for {c_in} input channels (last axis); got shape "
+                f"{tuple(shape)}.")
+        self.compute_output_shape((None,) + tuple(shape[1:]))
+
+    # ---- computing -----------------------------------------------------------------------------------------
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        x4 = x[:, None] if self.rank == 1 else x                                  # (b, h, w, c)
+        b, h, w, c = x4.shape
+        pads = (win.pad_amounts(h, self._k2[0], self._s2[0], self._pad2[0], self._d2[0]),
+                win.pad_amounts(w, self._k2[1], self._s2[1], self._pad2[1], self._d2[1]))
+        out_hw = (win.output_length(h, self._k2[0], self._s2[0], self._pad2[0], self._d2[0]),
+                  win.output_length(w, self._k2[1], self._s2[1], self._pad2[1], self._d2[1]))
+        xp = win.pad(x4, pads)
+        cols = win.windows(xp, self._k2, self._s2, self._d2, out_hw).reshape(b * out_hw[0] * out_hw[1], -1)
+        z = cols @ self.kernel.reshape(-1, self.filters)                           # z = cols W
+        if self.use_bias:
+            z += self.bias
+        self._z = z.copy() if self._keep_z else None
+        a = activations.apply_inplace(self.activation, z)
+        self._cols, self._a = cols, a
+        self._geometry = (x.shape, (h, w), xp.shape, pads, out_hw)
+        return a.reshape((b, *out_hw[2 - self.rank:], self.filters))
+
+    def backward(self, grad: Array) -> Array | None:
+        dz = self._activation_grad(self._a, self._z, grad.reshape(self._a.shape))  # dL/dz = dL/da * g'(z)
+        if self._trainable:
+            gk = self.grads["kernel"]
+            dw = self._cols.T @ dz                                                 # dL/dW = cols^T dz
+            gk[...] = dw.reshape(gk.shape)
+            if self.use_bias:
+                dz.sum(axis=0, out=self.grads["bias"])                             # dL/db = sum over windows
+        if not self.input_grad_needed:
+            return None
+        x_shape, (h, w), xp_shape, pads, out_hw = self._geometry
+        kh, kw = self._k2
+        dcols = (dz @ self.kernel.reshape(-1, self.filters).T)                     # dL/dcols = dz W^T
+        dcols = dcols.reshape(xp_shape[0], out_hw[0], out_hw[1], kh, kw, xp_shape[3])
+        dxp = np.zeros(xp_shape, dtype=dcols.dtype)
+        for i in range(kh):                                                        # col2im: each window adds back
+            for j in range(kw):
+                win.offset_view(dxp, i, j, self._s2, self._d2, out_hw)[...] += dcols[:, :, :, i, j]
+        (top, _), (left, _) = pads
+        return dxp[:, top:top + h, left:left + w].reshape(x_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": list(self.dilation_rate), "groups": 1,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
+                "bias_initializer": initializers_mod.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer)}
+
+
+class Conv1D(_Conv):
+    """1-D convolution over (batch, steps, channels) -> (batch, new_steps, filters); kernel (k, c_in, filters).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: window length (int or 1-tuple).
+        strides: step between windows.
+        padding: "valid" (no padding), "same" (ceil(steps / strides) outputs, like TensorFlow) or "causal"
+            (zeros on the left only, so output t sees inputs <= t).
+        dilation_rate: spacing between the taps of the kernel.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer:
+            as in :class:`learnloop.layers.Dense`.
+    """
+
+    rank = 1
+    layout = "(batch, steps, channels)"
+
+
+class Conv2D(_Conv):
+    """2-D convolution over (batch, height, width, channels) -> (batch, new_h, new_w, filters).
+
+    The kernel is (kh, kw, c_in, filters), Keras's layout. Arguments as :class:`Conv1D`, with ints or 2-tuples for
+    ``kernel_size``, ``strides`` and ``dilation_rate``; padding is "valid" or "same".
+    """
+
+    rank = 2
+    layout = "(batch, height, width, channels)"
