@@ -8,7 +8,7 @@ the few functions that need it), so layers can let go of ``z`` after the forward
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

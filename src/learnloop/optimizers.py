@@ -29,7 +29,7 @@ class Variable:
     def numpy(self) -> np.float32:
         return np.float32(self._value)
 
-    def assign(self, value) -> "Variable":
+    def assign(self, value) -> Variable:
         self._value = float(value)
         return self
 
@@ -182,7 +182,7 @@ class Optimizer:
         return config
 
     @classmethod
-    def from_config(cls, config: dict) -> "Optimizer":
+    def from_config(cls, config: dict) -> Optimizer:
         return cls(**config)
 
     def __repr__(self) -> str:

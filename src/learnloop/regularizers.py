@@ -40,7 +40,7 @@ class Regularizer:
         return dict(vars(self))
 
     @classmethod
-    def from_config(cls, config: dict) -> "Regularizer":
+    def from_config(cls, config: dict) -> Regularizer:
         return cls(**config)
 
     def __repr__(self) -> str:

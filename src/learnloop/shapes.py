@@ -6,7 +6,7 @@ layer that made them, nothing else: learnloop computes on NumPy arrays, so a sym
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

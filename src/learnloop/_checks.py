@@ -1,0 +1,79 @@
+"""Input validation shared by the model methods: each error says where, what was expected and what arrived."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learnloop.errors import LearnloopError
+
+Array = np.ndarray
+
+
+def as_features(x, where: str, dtype, feature_shape: tuple | None = None) -> Array:
+    """``x`` as a float array (batch, ...) of ``dtype``; rejects 1-D, non-numeric and NaN/inf input.
+
+    Args:
+        where: the calling method, e.g. ``"predict()"``.
+        feature_shape: expected shape of one sample (no batch axis), ``None`` entries free.
+    """
+    if x is None:
+        raise LearnloopError(f"{where} needs input data x; got None.")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise LearnloopError(f"{where} could not read x as an array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise LearnloopError(f"{where} expects numeric input; got an array of dtype {arr.dtype}.")
+    if arr.ndim < 2:
+        hint = " For one sample use x.reshape(1, -1)." if arr.ndim == 1 else ""
+        raise LearnloopError(
+            f"{where} expects a 2-D array (samples, features); got a {arr.ndim}-D array of shape {arr.shape}.{hint}")
+    if arr.shape[0] == 0:
+        raise LearnloopError(f"{where} got an empty array of shape {arr.shape}.")
+    if arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise LearnloopError(
+            f"{where}: x contains NaN or inf (first at index {tuple(int(i) for i in bad)}); clean or impute it first.")
+    if feature_shape is not None:
+        expected = tuple(feature_shape)
+        got = arr.shape[1:]
+        if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
+            raise LearnloopError(
+                f"{where}: the model expects samples of shape {expected} (input shape {(None,) + expected}); "
+                f"got an array of shape {arr.shape}.")
+    return arr
+
+
+def as_targets(y, where: str, n_samples: int) -> Array:
+    """``y`` as an array with one row per sample; rejects NaN/inf and length mismatches."""
+    if y is None:
+        raise LearnloopError(f"{where} needs targets y; got None.")
+    arr = np.asarray(y)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise LearnloopError(f"{where} expects numeric targets; got an array of dtype {arr.dtype}.")
+    if arr.ndim == 0:
+        raise LearnloopError(f"{where} expects one target per sample; got a scalar.")
+    if arr.shape[0] != n_samples:
+        raise LearnloopError(f"{where}: x has {n_samples} samples but y has {arr.shape[0]}; they must match.")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise LearnloopError(f"{where}: y contains NaN or inf; clean it first.")
+    return arr
+
+
+def as_sample_weight(sample_weight, where: str, n_samples: int, dtype) -> Array | None:
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+    if sw.shape[0] != n_samples:
+        raise LearnloopError(f"{where}: sample_weight has {sw.shape[0]} entries for {n_samples} samples.")
+    if not np.isfinite(sw).all() or (sw < 0).any():
+        raise LearnloopError(f"{where}: sample_weight must be finite and >= 0.")
+    return sw
+
+
+def check_positive_int(where: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise LearnloopError(f"{where} expects {name} to be a positive integer; got {value!r}.")
+    return int(value)
