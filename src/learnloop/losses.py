@@ -21,7 +21,10 @@ EPSILON = 1e-7
 
 def _as_float(a, like: Array | None = None) -> Array:
     a = np.asarray(a)
-    dtype = like.dtype if like is not None and like.dtype.kind == "f" else (a.dtype if a.dtype.kind == "f" else np.float32)
+    if like is not None and like.dtype.kind == "f":
+        dtype = like.dtype
+    else:
+        dtype = a.dtype if a.dtype.kind == "f" else np.float32
     return a.astype(dtype, copy=False)
 
 

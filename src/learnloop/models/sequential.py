@@ -93,7 +93,7 @@ class Sequential(Trainer):
         for layer in self._layers:
             if layer.name == name:
                 return layer
-        raise LearnloopError(f"No such layer: '{name}'. Existing layers are: {[l.name for l in self._layers]}.")
+        raise LearnloopError(f"No such layer: '{name}'. Existing layers are: {[layer.name for layer in self._layers]}.")
 
     # ---- building ------------------------------------------------------------------------------------------
     def build(self, input_shape=None) -> None:
