@@ -100,3 +100,34 @@ def offset_view(xp: Array, i: int, j: int, strides: tuple[int, int], dilation: t
     top, left = i * dilation[0], j * dilation[1]
     return xp[:, top:top + strides[0] * (out_hw[0] - 1) + 1:strides[0],
               left:left + strides[1] * (out_hw[1] - 1) + 1:strides[1]]
+
+
+FEW_CHANNELS = 4
+"""Below this many input channels, im2col copies whole rows per kernel offset (see :func:`im2col`)."""
+
+
+def im2col(xp: Array, kernel: tuple[int, int], strides: tuple[int, int], dilation: tuple[int, int],
+           out_hw: tuple[int, int], ones: bool) -> Array:
+    """Every window of ``xp`` (b, H, W, c) as one row: (b*oh*ow, kh*kw*c), plus a column of ones when ``ones``.
+
+    The ones column lets one matmul add the bias (z = [cols 1] [W; b]) and give its gradient. With few channels
+    the columns are filled one kernel offset at a time into a transposed buffer (long contiguous copies), since
+    copying windows whose innermost axis is 1-3 values long is several times slower; the result is then an
+    F-ordered view, which matmul takes as it is.
+    """
+    b, _, _, c = xp.shape
+    n, k = b * out_hw[0] * out_hw[1], kernel[0] * kernel[1] * c
+    if c < FEW_CHANNELS:
+        buf = np.empty((k + ones, n), dtype=xp.dtype)
+        blocks = buf[:k].reshape(kernel[0], kernel[1], c, b, out_hw[0], out_hw[1])
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                blocks[i, j] = np.moveaxis(offset_view(xp, i, j, strides, dilation, out_hw), -1, 0)
+        cols = buf.T
+    else:
+        cols = np.empty((n, k + ones), dtype=xp.dtype)
+        np.copyto(cols[:, :k].reshape(b, out_hw[0], out_hw[1], kernel[0], kernel[1], c),
+                  windows(xp, kernel, strides, dilation, out_hw))
+    if ones:
+        cols[:, k] = 1
+    return cols

@@ -110,34 +110,39 @@ class _Conv(Layer):
         out_hw = (win.output_length(h, self._k2[0], self._s2[0], self._pad2[0], self._d2[0]),
                   win.output_length(w, self._k2[1], self._s2[1], self._pad2[1], self._d2[1]))
         xp = win.pad(x4, pads)
-        cols = win.windows(xp, self._k2, self._s2, self._d2, out_hw).reshape(b * out_hw[0] * out_hw[1], -1)
-        z = cols @ self.kernel.reshape(-1, self.filters)                           # z = cols W
-        if self.use_bias:
-            z += self.bias
+        cols = win.im2col(xp, self._k2, self._s2, self._d2, out_hw, ones=self.use_bias)   # (n, kh*kw*c [+ 1])
+        z = cols @ self._kernel_and_bias()                                         # z = cols W + b
         self._z = z.copy() if self._keep_z else None
         a = activations.apply_inplace(self.activation, z)
         self._cols, self._a = cols, a
         self._geometry = (x.shape, (h, w), xp.shape, pads, out_hw)
         return a.reshape((b, *out_hw[2 - self.rank:], self.filters))
 
+    def _kernel_and_bias(self) -> Array:
+        """The kernel as (kh*kw*c_in, filters), with the bias as one more row when the layer has one."""
+        w = self.kernel.reshape(-1, self.filters)
+        return np.concatenate([w, self.bias[None]]) if self.use_bias else w
+
     def backward(self, grad: Array) -> Array | None:
         dz = self._activation_grad(self._a, self._z, grad.reshape(self._a.shape))  # dL/dz = dL/da * g'(z)
         if self._trainable:
+            dw = self._cols.T @ dz                                                 # dL/d[W; b] = [cols 1]^T dz
             gk = self.grads["kernel"]
-            dw = self._cols.T @ dz                                                 # dL/dW = cols^T dz
-            gk[...] = dw.reshape(gk.shape)
+            gk[...] = dw[:gk.size // self.filters].reshape(gk.shape)
             if self.use_bias:
-                dz.sum(axis=0, out=self.grads["bias"])                             # dL/db = sum over windows
+                self.grads["bias"][...] = dw[-1]
         if not self.input_grad_needed:
             return None
         x_shape, (h, w), xp_shape, pads, out_hw = self._geometry
         kh, kw = self._k2
-        dcols = (dz @ self.kernel.reshape(-1, self.filters).T)                     # dL/dcols = dz W^T
-        dcols = dcols.reshape(xp_shape[0], out_hw[0], out_hw[1], kh, kw, xp_shape[3])
+        b, c = xp_shape[0], xp_shape[3]
+        per_offset = self.kernel.reshape(kh * kw, c, self.filters).transpose(0, 2, 1)
+        dcols = np.matmul(dz, per_offset)                                          # dL/dcols = dz W^T, per offset
         dxp = np.zeros(xp_shape, dtype=dcols.dtype)
         for i in range(kh):                                                        # col2im: each window adds back
             for j in range(kw):
-                win.offset_view(dxp, i, j, self._s2, self._d2, out_hw)[...] += dcols[:, :, :, i, j]
+                view = win.offset_view(dxp, i, j, self._s2, self._d2, out_hw)
+                view += dcols[i * kw + j].reshape(b, out_hw[0], out_hw[1], c)
         (top, _), (left, _) = pads
         return dxp[:, top:top + h, left:left + w].reshape(x_shape)
 
