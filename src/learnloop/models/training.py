@@ -189,17 +189,26 @@ class Trainer:
         steps = -(-m // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()
-        cbs = [history] + ([ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
+        cbs = list(callbacks or []) + ([ProgressBar(verbose)] if verbose else []) + [history]
         if any(not isinstance(cb, Callback) for cb in cbs):
             raise LearnloopError("callbacks must be a list of learnloop.callbacks.Callback objects.")
         callback_list = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose})
-        batch_logs = callback_list.wants_batches
 
         self._parameters()
         rng = make_rng(None)
         self.stop_training = False
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):   # divergence shows as a NaN loss
+            self._fit_loop(x, y, sw, val, rng, callback_list, batch_size, steps, epochs, int(initial_epoch),
+                           shuffle, validation_freq, validation_batch_size)
+        self.history = history
+        return history
+
+    def _fit_loop(self, x, y, sw, val, rng, callback_list, batch_size, steps, epochs, initial_epoch, shuffle,
+                  validation_freq, validation_batch_size) -> None:
+        m = x.shape[0]
+        batch_logs = callback_list.wants_batches
         callback_list.on_train_begin({})
-        for epoch in range(int(initial_epoch), epochs):
+        for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch, {})
             order = rng.permutation(m) if shuffle else None
             xs, ys = (x[order], y[order]) if shuffle else (x, y)
@@ -231,8 +240,6 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.on_train_end({})
-        self.history = history
-        return history
 
     def _logs(self, loss: float) -> dict[str, float]:
         logs = {"loss": float(loss)}
