@@ -64,7 +64,8 @@ def test_known_values():
 
 
 def test_unknown_activation_lists_valid_names_and_suggests_the_closest():
-    with pytest.raises(LearnloopError, match=r"Unknown activation 'rleu'; expected one of \[.*\]\. Did you mean 'relu'\?"):
+    with pytest.raises(LearnloopError,
+                       match=r"Unknown activation 'rleu'; expected one of \[.*\]\. Did you mean 'relu'\?"):
         Dense(3, activation="rleu")
 
 

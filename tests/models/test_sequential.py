@@ -47,7 +47,7 @@ def test_build_from_input_shape_and_symbolic_shapes():
     model = Sequential([Dense(25, activation="relu"), Dense(15, activation="relu"), Dense(10)])
     assert not model.built
     with pytest.raises(NotFittedError, match="never been called"):
-        model.input
+        _ = model.input
     model.build(input_shape=(None, 400))
     assert model.input.shape.as_list() == [None, 400]
     assert model.layers[0].output.shape.as_list() == [None, 25]
@@ -87,7 +87,8 @@ def test_set_weights_wrong_shape_is_reported():
     model = course_model()
     weights = model.get_weights()
     weights[0] = np.zeros((399, 25))
-    with pytest.raises(LearnloopError, match=r"weight 'kernel' has shape \(400, 25\); got an array of shape \(399, 25\)"):
+    with pytest.raises(LearnloopError,
+                       match=r"weight 'kernel' has shape \(400, 25\); got an array of shape \(399, 25\)"):
         model.set_weights(weights)
 
 
