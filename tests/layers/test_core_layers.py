@@ -5,7 +5,16 @@ from numpy.testing import assert_allclose
 import learnloop
 from learnloop.errors import LearnloopError
 from learnloop.layers import (
-    Activation, Dense, Dropout, Flatten, Input, LeakyReLU, Normalization, ReLU, Reshape, Softmax,
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    LeakyReLU,
+    Normalization,
+    ReLU,
+    Reshape,
+    Softmax,
 )
 from learnloop.regularizers import L1, L1L2, L2
 from learnloop.testing import assert_gradients_match
