@@ -1,0 +1,10 @@
+"""Data: splits into train / cross-validation / test."""
+
+from learnloop.data.splits import Split, Splits, train_cv_test_split, train_test_split
+
+__all__ = ["Split", "Splits", "train_cv_test_split", "train_test_split"]
+
+from learnloop.data.augment import augment  # noqa: E402
+from learnloop.data.synthetic import synthetic_digits  # noqa: E402
+
+__all__ += ["augment", "synthetic_digits"]

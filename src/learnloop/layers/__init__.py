@@ -1,6 +1,7 @@
 """Layers with Keras's names. ``REGISTRY`` maps class names to classes: the only classes a saved model may name."""
 
 from learnloop.layers.activation import Activation, LeakyReLU, ReLU, Softmax
+from learnloop.layers.augmentation import GaussianNoise, RandomRotation, RandomTranslation, RandomZoom
 from learnloop.layers.base import Layer
 from learnloop.layers.conv import Conv1D, Conv2D
 from learnloop.layers.dense import Dense
@@ -38,3 +39,7 @@ def register(cls: type[Layer]) -> type[Layer]:
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU",
            "Normalization", "REGISTRY", "ReLU", "Reshape", "Softmax", "register"]
 __all__ += [cls.__name__ for cls in _CNN]
+
+_AUGMENTATION = (GaussianNoise, RandomRotation, RandomTranslation, RandomZoom)
+REGISTRY.update({cls.__name__: cls for cls in _AUGMENTATION})
+__all__ += [cls.__name__ for cls in _AUGMENTATION]
