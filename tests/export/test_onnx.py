@@ -70,6 +70,13 @@ def test_dropout_is_the_identity(rng):
     assert "Identity" in [n.op_type for n in proto.graph.node]
 
 
+def test_augmentation_and_noise_layers_are_the_identity_at_inference(rng):
+    model = Sequential([Input((8, 8, 1)), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomTranslation(0.1, 0.1),
+                        L.GaussianNoise(0.5), L.Conv2D(2, 3), L.Flatten(), L.Dense(2)])
+    proto = _assert_faithful(model, rng.normal(size=(4, 8, 8, 1)).astype("float32"))
+    assert [n.op_type for n in proto.graph.node].count("Identity") == 4
+
+
 def test_a_from_logits_output_stays_logits(rng):
     model = Sequential([Input((4,)), L.Dense(8, activation="relu"), L.Dense(1)])
     model.compile(optimizer="adam", loss=losses.BinaryCrossentropy(from_logits=True))

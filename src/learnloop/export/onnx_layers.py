@@ -83,8 +83,9 @@ def leaky_relu_layer(b, layer) -> None:
     b.apply("LeakyRelu", f"{layer.name}/LeakyRelu", alpha=float(layer.negative_slope))
 
 
-def dropout(b, layer) -> None:
-    b.apply("Identity", f"{layer.name}/Identity")                    # inverted dropout: the identity at inference
+def identity_at_inference(b, layer) -> None:
+    """Dropout (inverted), noise and random augmentation act only while training: the identity in the graph."""
+    b.apply("Identity", f"{layer.name}/Identity")
 
 
 def flatten(b, layer) -> None:
@@ -168,7 +169,11 @@ CONVERTERS: dict[str, Callable] = {
     "Activation": activation_layer,
     "Softmax": softmax_layer,
     "LeakyReLU": leaky_relu_layer,
-    "Dropout": dropout,
+    "Dropout": identity_at_inference,
+    "GaussianNoise": identity_at_inference,
+    "RandomRotation": identity_at_inference,
+    "RandomZoom": identity_at_inference,
+    "RandomTranslation": identity_at_inference,
     "Flatten": flatten,
     "Reshape": reshape,
     "Normalization": normalization,
