@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,6 +175,22 @@ def test_errors_say_what_was_expected_and_what_arrived(kwargs, message):
 def test_selection_rate_and_accuracy_accept_any_labels():
     report = audit([0, 1, 2], [0, 2, 2], ["a", "b", "a"], metrics=["accuracy", "selection_rate"], pos_label=2)
     assert report.overall == {"accuracy": pytest.approx(2 / 3), "selection_rate": pytest.approx(2 / 3)}
+
+
+def test_adult_example_runs_fast_and_finds_the_known_gaps(shared_data, capsys):
+    if not (shared_data / "fairness" / "adult.data").is_file():
+        pytest.skip("UCI Adult is not in the shared data folder")
+    path = Path(__file__).resolve().parents[2] / "examples" / "fairness_adult.py"
+    spec = importlib.util.spec_from_file_location("fairness_adult", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(["--fast", "--data-dir", str(shared_data / "fairness")])
+    by_sex = result["reports"]["sex"]
+    assert result["seconds"] < 20
+    assert result["accuracy"] > 0.8                                   # the majority class alone gives 0.76
+    assert by_sex.counts == {"Female": 5421, "Male": 10860}          # adult.test, as SOURCES.md counts it
+    assert by_sex.by_group["Male"]["selection_rate"] > by_sex.by_group["Female"]["selection_rate"] + 0.05
+    assert "gaps (between groups)" in capsys.readouterr().out
 
 
 def test_unknown_method_is_an_error():

@@ -1,0 +1,119 @@
+"""Fairness audit on UCI Adult: train a small network to predict income > 50K, then measure its gaps by sex and race.
+
+    python examples/fairness_adult.py            # the full training set, 5 epochs (a few seconds)
+    python examples/fairness_adult.py --fast     # a 6,000-row subsample, 3 epochs (also: LEARNLOOP_FAST=1)
+    python examples/fairness_adult.py --unaware  # leave sex and race out of the features and compare
+
+Data: adult.data and adult.test from ../shared/data/fairness beside the repository (see its SOURCES.md), or
+``--data-dir``. The categorical columns are one-hot encoded and the numeric ones standardized with scikit-learn;
+"?" (missing) is kept as its own category. The model outputs logits (``from_logits=True``), so a prediction is
+positive when the logit is >= 0, i.e. the probability >= 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import learnloop
+from learnloop import Input, Sequential
+from learnloop.fairness import audit
+from learnloop.layers import Dense
+
+COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
+           "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
+           "income"]
+NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex",
+               "native-country"]
+SENSITIVE = ["sex", "race"]
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fairness"
+
+
+def read_adult(path: Path, skip_banner: bool = False) -> dict[str, np.ndarray]:
+    """One UCI Adult file as columns of strings; the test file's banner line and label periods are dropped."""
+    with path.open(newline="") as f:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(f)]
+    rows = [r for r in rows[1 if skip_banner else 0:] if len(r) == len(COLUMNS)]
+    table = {name: np.array([r[j] for r in rows]) for j, name in enumerate(COLUMNS)}
+    table["income"] = np.char.rstrip(table["income"], ".")
+    return table
+
+
+def encoder(unaware: bool) -> ColumnTransformer:
+    """One-hot the categoricals, standardize the numbers; columns by position in COLUMNS (the label is last)."""
+    categorical = [COLUMNS.index(c) for c in CATEGORICAL if not (unaware and c in SENSITIVE)]
+    numeric = [COLUMNS.index(c) for c in NUMERIC]
+    return ColumnTransformer([("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+                              ("scale", StandardScaler(), numeric)])
+
+
+def as_frame_rows(table: dict[str, np.ndarray]) -> np.ndarray:
+    """An object array (n, columns) in COLUMNS order, numeric columns as floats: what ColumnTransformer takes."""
+    cols = [table[c].astype(float) if c in NUMERIC else table[c] for c in COLUMNS[:-1]]
+    return np.array(cols, dtype=object).T
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="subsample the training set (for CI)")
+    parser.add_argument("--unaware", action="store_true", help="train without the sex and race columns")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
+    epochs = args.epochs or (3 if fast else 5)
+    start = time.perf_counter()
+
+    train, test = read_adult(args.data_dir / "adult.data"), read_adult(args.data_dir / "adult.test", True)
+    rng = np.random.default_rng(args.seed)
+    if fast:
+        keep = np.sort(rng.choice(len(train["income"]), size=6000, replace=False))
+        train = {k: v[keep] for k, v in train.items()}
+    enc = encoder(args.unaware)
+    x_train = enc.fit_transform(as_frame_rows(train)).astype(np.float32)
+    x_test = enc.transform(as_frame_rows(test)).astype(np.float32)
+    y_train = (train["income"] == ">50K").astype(np.float32)
+    y_test = (test["income"] == ">50K").astype(int)
+
+    learnloop.set_seed(args.seed)
+    model = Sequential([Input((x_train.shape[1],)), Dense(32, activation="relu"), Dense(1)])
+    model.compile(optimizer=learnloop.optimizers.Adam(learning_rate=0.003),
+                  loss=learnloop.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=0)
+    y_pred = (model.predict(x_test, verbose=0).ravel() >= 0).astype(int)
+
+    print(f"UCI Adult: trained on {len(y_train)} rows ({x_train.shape[1]} features"
+          f"{', without sex and race' if args.unaware else ''}) for {epochs} epochs; audited on {len(y_test)}.\n")
+    reports = {
+        "sex": audit(y_test, y_pred, {"sex": test["sex"]}),
+        "race": audit(y_test, y_pred, {"race": test["race"]}),
+        "sex x race": audit(y_test, y_pred, {"sex": test["sex"], "race": test["race"]},
+                            metrics=["accuracy", "selection_rate", "tpr", "fpr"]),
+    }
+    for report in reports.values():
+        print(report, end="\n\n")
+    print(f"{'gaps (between groups)':<24}{'accuracy':>10}{'parity':>10}{'odds':>10}")
+    for name, report in reports.items():
+        print(f"{name:<24}{report.difference()['accuracy']:>10.4f}{report.demographic_parity_difference():>10.4f}"
+              f"{report.equalized_odds_difference():>10.4f}")
+    counts = reports["sex x race"].counts
+    smallest = min(counts, key=counts.get)
+    print(f"smallest group: {', '.join(smallest)} ({counts[smallest]} test rows): gaps that involve small groups "
+          "are noisy, so read them with their counts.")
+    seconds = time.perf_counter() - start
+    print(f"\n({seconds:.1f} s)")
+    return {"accuracy": reports["sex"].overall["accuracy"], "reports": reports, "seconds": seconds}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
