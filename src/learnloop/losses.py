@@ -243,6 +243,26 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         grad -= (dqy * qy)[:, None] / s                        # through the renormalization q = p / sum(p)
         return grad
 
+    def value_and_gradient(self, y, p, sample_weight=None):
+        if not self.from_logits:
+            return super().value_and_gradient(y, p, sample_weight)
+        # Fused log-softmax: one exp serves both the loss and its gradient softmax(z) - onehot(y).
+        m = p.shape[0]
+        rows = np.arange(m)
+        zmax = p.max(axis=-1, keepdims=True)
+        e = p - zmax
+        picked = e[rows, y]
+        np.exp(e, out=e)
+        s = e.sum(axis=-1, keepdims=True)
+        values = np.log(s[:, 0]) - picked
+        e /= s
+        e[rows, y] -= 1
+        if sample_weight is not None:
+            values = values * sample_weight
+            e *= sample_weight[:, None]
+        e *= e.dtype.type(1.0 / m)
+        return float(values.sum(dtype=np.float64)) / m, e
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.pop("label_smoothing")
