@@ -17,3 +17,7 @@ __all__ = [
 from learnloop.diagnostics.error_analysis import ErrorAnalysis  # noqa: E402
 
 __all__ += ["ErrorAnalysis"]
+
+from learnloop.diagnostics.fairness import FairnessReport, audit  # noqa: E402
+
+__all__ += ["FairnessReport", "audit"]
