@@ -1,0 +1,239 @@
+"""Learning curves (J vs training-set size m) and validation curves (J vs lambda, degree, units...).
+
+Both retrain: they take a builder and fit one fresh model per point, in parallel through joblib (see
+:mod:`learnloop.diagnostics.parallel`). A builder must be picklable for process backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from learnloop.diagnostics.fitting import as_builder, fit_and_measure, make_options, require_cv
+from learnloop.diagnostics.parallel import run_parallel
+from learnloop.errors import LearnloopError
+
+FALLING_RTOL = 0.01     # J_cv "still falling": more than 1% lower per doubling of m at the end of the curve
+
+
+@dataclass(frozen=True, eq=False)
+class LearningCurve:
+    """J_train and J_cv against the number of training examples.
+
+    Attributes:
+        sizes: (k,) training-set sizes m, increasing.
+        j_train: (k,) error on the m examples each model was fitted on.
+        j_cv: (k,) error on the whole cross-validation set.
+        kind: ``"classification"`` or ``"regression"``.
+        baseline: optional baseline level of error, drawn as a line.
+    """
+
+    sizes: np.ndarray
+    j_train: np.ndarray
+    j_cv: np.ndarray
+    kind: str = "classification"
+    baseline: float | None = None
+
+    @property
+    def cv_slope(self) -> float:
+        """Change of J_cv per doubling of m over the last (up to) three points; negative while it falls."""
+        k = min(3, len(self.sizes))
+        if k < 2:
+            return 0.0
+        slope = np.polyfit(np.log2(self.sizes[-k:]), self.j_cv[-k:], 1)[0]
+        return float(slope)
+
+    @property
+    def cv_still_falling(self) -> bool:
+        """True when J_cv still drops by more than 1% per doubling of m at the end: more data should help."""
+        return self.cv_slope < -FALLING_RTOL * max(float(self.j_cv[-1]), 1e-12)
+
+    @property
+    def final_gap(self) -> float:
+        """J_cv - J_train at the largest m."""
+        return float(self.j_cv[-1] - self.j_train[-1])
+
+    def as_dict(self) -> dict:
+        return {"sizes": self.sizes.tolist(), "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
+                "kind": self.kind, "baseline": self.baseline, "cv_still_falling": self.cv_still_falling}
+
+    def plot(self, path=None, ax=None):
+        """Draw J_train and J_cv vs m (see :func:`learnloop.report.plots.plot_learning_curve`)."""
+        from learnloop.report.plots import plot_learning_curve
+
+        return plot_learning_curve(self, path=path, ax=ax)
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationCurve:
+    """J_train and J_cv against one setting of the model (lambda, polynomial degree, units...).
+
+    Attributes:
+        name: the setting's name, e.g. ``"lambda"``.
+        values: (k,) the values tried, in the order given.
+        j_train: (k,) training error of each fitted model.
+        j_cv: (k,) cross-validation error of each.
+        best_index: index of the lowest J_cv (the first one on ties).
+        kind: ``"classification"`` or ``"regression"``.
+        best_model: the fitted model at ``best_index`` (``None`` when not kept).
+    """
+
+    name: str
+    values: np.ndarray
+    j_train: np.ndarray
+    j_cv: np.ndarray
+    best_index: int
+    kind: str = "classification"
+    best_model: Any = field(default=None, repr=False)
+
+    @property
+    def best_value(self):
+        value = self.values[self.best_index]
+        return value.item() if isinstance(value, np.generic) else value
+
+    @property
+    def best_j_cv(self) -> float:
+        return float(self.j_cv[self.best_index])
+
+    @property
+    def best_at_edge(self) -> str | None:
+        """``"low"`` or ``"high"`` when the best value is the smallest/largest tried (the sweep may need to go on)."""
+        if len(self.values) < 2 or not _numeric(self.values):
+            return None
+        order = np.argsort(self.values, kind="stable")
+        if self.best_index == order[0]:
+            return "low"
+        if self.best_index == order[-1]:
+            return "high"
+        return None
+
+    @property
+    def log_scale(self) -> bool:
+        """True when the positive values span at least two decades (lambda sweeps): plot on a log axis."""
+        if not _numeric(self.values):
+            return False
+        positive = self.values[self.values > 0].astype(float)
+        return len(positive) >= 2 and positive.max() / positive.min() >= 100
+
+    def as_dict(self) -> dict:
+        values = self.values.tolist()
+        return {"name": self.name, "values": values, "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
+                "best_index": self.best_index, "best_value": self.best_value, "kind": self.kind}
+
+    def plot(self, path=None, ax=None):
+        """Draw J_train and J_cv vs the setting, with the chosen value marked."""
+        from learnloop.report.plots import plot_validation_curve
+
+        return plot_validation_curve(self, path=path, ax=ax)
+
+
+def _numeric(values: np.ndarray) -> bool:
+    return values.dtype.kind in "iuf"
+
+
+def values_array(values: Sequence) -> np.ndarray:
+    """(k,) array of the values: numeric when they are numbers, else an object array (tuples, strings...)."""
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def nested_order(y: np.ndarray, kind: str, seed: int | None) -> np.ndarray:
+    """A permutation of the training rows whose every prefix is a random subset; for classification each
+    prefix keeps the class proportions (each class's rows are spread evenly along the order)."""
+    rng = np.random.default_rng(seed)
+    m = len(y)
+    if kind != "classification":
+        return rng.permutation(m)
+    labels = np.asarray(y).reshape(m, -1)
+    labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0]
+    position = np.empty(m)
+    for cls in np.unique(labels):
+        rows = np.flatnonzero(labels == cls)
+        rows = rows[rng.permutation(len(rows))]
+        position[rows] = (np.arange(len(rows)) + rng.random(len(rows))) / len(rows)
+    return np.argsort(position, kind="stable")
+
+
+def _training_sizes(sizes, m: int) -> np.ndarray:
+    sizes = np.asarray(sizes if sizes is not None else np.linspace(0.1, 1.0, 8))
+    if sizes.ndim != 1 or len(sizes) == 0:
+        raise LearnloopError(f"learning_curve expects sizes as a 1-D list; got {sizes!r}.")
+    if sizes.dtype.kind == "f" and np.all((sizes > 0) & (sizes <= 1)):
+        sizes = np.round(sizes * m)
+    elif sizes.dtype.kind not in "iu" and not np.all(sizes == np.round(sizes)):
+        raise LearnloopError(f"learning_curve expects sizes as fractions in (0, 1] or counts of examples; "
+                             f"got {sizes.tolist()}.")
+    sizes = np.unique(sizes.astype(np.int64))
+    if sizes[0] < 2 or sizes[-1] > m:
+        raise LearnloopError(f"learning_curve sizes must lie between 2 and the {m} training examples; "
+                             f"got {sizes.tolist()}.")
+    return sizes
+
+
+def learning_curve(build: Callable[[], Any], splits, sizes: Sequence[float] | None = None, n_jobs: int | None = None,
+                   seed: int | None = 0, kind: str = "auto", epochs: int = 100, fit_kwargs: dict | None = None,
+                   threshold: float = 0.5, baseline: float | None = None) -> LearningCurve:
+    """Fit a fresh model on growing subsets of the training set.
+
+    Args:
+        build: zero-argument builder returning a fresh model (or a scikit-learn estimator, cloned per fit).
+        splits: train/cv/test :class:`~learnloop.data.splits.Splits`.
+        sizes: fractions of the training set in (0, 1] or counts of examples; default 8 steps from 10% to 100%.
+            Subsets are nested prefixes of one seeded order (class proportions kept for classification).
+        n_jobs: parallel fits; ``None`` is 1 unless an enclosing ``joblib.parallel_backend`` sets it.
+        seed: seeds the order of examples and the global seed before each build.
+        kind, epochs, fit_kwargs, threshold: how models are trained and measured (see ``FitOptions``).
+        baseline: optional baseline error, kept for the plot and the advice.
+
+    Returns:
+        :class:`LearningCurve` with arrays of shape (k,).
+    """
+    require_cv(splits, "learning_curve")
+    build = as_builder(build)
+    options = make_options(kind, splits.train.y, epochs, fit_kwargs, threshold, seed)
+    m_sizes = _training_sizes(sizes, splits.train.m)
+    order = nested_order(splits.train.y, options.kind, seed)
+    calls = [(build, (), splits, options, np.sort(order[:n]), False) for n in m_sizes]
+    results = run_parallel(fit_and_measure, calls, n_jobs)
+    return LearningCurve(sizes=m_sizes, j_train=np.array([r[0] for r in results]),
+                         j_cv=np.array([r[1] for r in results]), kind=options.kind,
+                         baseline=None if baseline is None else float(baseline))
+
+
+def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name: str = "lambda",
+                     n_jobs: int | None = None, seed: int | None = 0, kind: str = "auto", epochs: int = 100,
+                     fit_kwargs: dict | None = None, threshold: float = 0.5, keep_best: bool = True) -> ValidationCurve:
+    """Fit ``build(value)`` for each value on the training set and measure J_train and J_cv.
+
+    Args:
+        build: builder taking one value (lambda, polynomial degree, number of units...) and returning a fresh model.
+        values: the k values to try.
+        splits: train/cv/test :class:`~learnloop.data.splits.Splits`.
+        name: what the values are, for the plot and the advice (``"lambda"``, ``"degree"``, ``"units"``...).
+        n_jobs: parallel fits; ``None`` is 1 unless an enclosing ``joblib.parallel_backend`` sets it.
+        seed: global seed set before each build.
+        kind, epochs, fit_kwargs, threshold: how models are trained and measured (see ``FitOptions``).
+        keep_best: keep the fitted model with the lowest J_cv as ``best_model``.
+
+    Returns:
+        :class:`ValidationCurve` with arrays of shape (k,) and the best index/value.
+    """
+    require_cv(splits, "validation_curve")
+    build = as_builder(build)
+    values = list(values)
+    if not values:
+        raise LearnloopError(f"validation_curve expects at least one value of {name!r}; got none.")
+    options = make_options(kind, splits.train.y, epochs, fit_kwargs, threshold, seed)
+    calls = [(build, (v,), splits, options, None, keep_best) for v in values]
+    results = run_parallel(fit_and_measure, calls, n_jobs)
+    j_cv = np.array([r[1] for r in results])
+    best = int(np.argmin(j_cv))
+    return ValidationCurve(name=name, values=values_array(values), j_train=np.array([r[0] for r in results]),
+                           j_cv=j_cv, best_index=best, kind=options.kind, best_model=results[best][2])

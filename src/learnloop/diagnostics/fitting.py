@@ -1,0 +1,118 @@
+"""Build, fit and measure one candidate: the unit of work every sweep repeats.
+
+A builder is a callable returning a fresh, untrained model: a compiled learnloop (or Keras-style) model, or a
+scikit-learn estimator. Sweeps may run it in other processes, so for a process backend (joblib's default ``loky``
+or dask) it must be picklable: a module-level function or a :func:`functools.partial` of one, not a lambda or a
+function defined inside another function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from learnloop.diagnostics.measures import check_kind, cost
+from learnloop.errors import LearnloopError
+from learnloop.utils import set_seed
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How candidates are trained and measured.
+
+    Attributes:
+        kind: ``"classification"`` or ``"regression"``.
+        epochs: passed to ``fit`` of learnloop/Keras-style models (scikit-learn estimators use their own settings).
+        fit_kwargs: more keyword arguments for that ``fit`` (``batch_size``...).
+        threshold: probability cut for single-output classifiers.
+        seed: global seed set before each build, so each fit is reproducible wherever it runs.
+    """
+
+    kind: str = "classification"
+    epochs: int = 100
+    fit_kwargs: dict = field(default_factory=dict)
+    threshold: float = 0.5
+    seed: int | None = 0
+
+
+def make_options(kind, y, epochs: int, fit_kwargs: dict | None, threshold: float, seed: int | None) -> FitOptions:
+    """Check the sweep arguments and bundle them; ``kind="auto"`` is read from the training targets ``y``."""
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise LearnloopError(f"epochs must be a positive int; got {epochs!r}.")
+    return FitOptions(kind=check_kind(kind, y), epochs=int(epochs), fit_kwargs=dict(fit_kwargs or {}),
+                      threshold=float(threshold), seed=seed)
+
+
+def is_keras_style(model) -> bool:
+    """True for learnloop/Keras models (compiled by their builder, fitted with ``epochs``)."""
+    return hasattr(model, "compile") and hasattr(model, "fit")
+
+
+def as_builder(build) -> Callable[..., Any]:
+    """Accept a builder, or a scikit-learn estimator instance (cloned fresh for each fit)."""
+    if hasattr(build, "get_params") and hasattr(build, "fit"):
+        return _Clone(build)
+    if is_keras_style(build):
+        raise LearnloopError("Sweeps need a builder that returns a fresh model (e.g. `def build(value): ...`), "
+                             f"not a model instance; got {type(build).__name__}.")
+    if not callable(build):
+        raise LearnloopError(f"Expected a builder: a callable returning a model; got {type(build).__name__}.")
+    return build
+
+
+class _Clone:
+    """A picklable builder that clones a scikit-learn estimator (ignoring any sweep value)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def __call__(self, *args):
+        from sklearn.base import clone
+
+        return clone(self.estimator)
+
+
+def require_cv(splits, where: str) -> None:
+    if getattr(splits, "cv", None) is None:
+        raise LearnloopError(f"{where} chooses by J_cv and needs train/cv/test splits (train_cv_test_split); "
+                             f"got {splits!r}.")
+
+
+def fit_model(model, x, y, options: FitOptions):
+    """Fit ``model`` on (x, y) the way its kind expects; returns the fitted model."""
+    if is_keras_style(model):
+        model.fit(x, y, epochs=options.epochs, verbose=0, **options.fit_kwargs)
+        return model
+    if not hasattr(model, "fit"):
+        raise LearnloopError(f"The builder returned {type(model).__name__}, which has no fit(); expected a learnloop "
+                             "model or a scikit-learn estimator.")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]                    # scikit-learn warns on column vectors
+    fitted = model.fit(x, y)
+    return model if fitted is None else fitted
+
+
+def fit_and_measure(build, args: tuple, splits, options: FitOptions, train_rows: np.ndarray | None = None,
+                    keep_model: bool = True) -> tuple[float, float, Any]:
+    """Build ``build(*args)``, fit it on the training set (or its rows ``train_rows``), measure J_train and J_cv.
+
+    J_train is measured on the examples the model was fitted on; J_cv on the whole cross-validation set.
+
+    Returns:
+        (j_train, j_cv, fitted model or ``None`` when ``keep_model`` is False).
+    """
+    require_cv(splits, "fit_and_measure")
+    if options.seed is not None:
+        set_seed(options.seed)
+    model = build(*args)
+    x, y = splits.train.x, splits.train.y
+    if train_rows is not None:
+        x, y = x[train_rows], y[train_rows]
+    model = fit_model(model, x, y, options)
+    j_train = cost(model, x, y, options.kind, options.threshold)
+    j_cv = cost(model, splits.cv.x, splits.cv.y, options.kind, options.threshold)
+    return j_train, j_cv, (model if keep_model else None)

@@ -1,0 +1,167 @@
+"""The notes' cost measures: J = sum((yhat - y)^2) / 2m for regression, the fraction misclassified for
+classification, and J_train / J_cv / J_test of a fitted model on named splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from learnloop.errors import LearnloopError
+
+KINDS = ("classification", "regression")
+
+
+def _rows(a, name: str, where: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        raise LearnloopError(f"{where} expects {name} with one entry per example; got a scalar {a!r}.")
+    return a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+
+
+def mse_cost(y, yhat) -> float:
+    """The course's squared-error cost ``sum((yhat - y)^2) / (2m)``.
+
+    Args:
+        y: (m,) or (m, k) targets.
+        yhat: predictions of the same number of values per example ((m,) and (m, 1) mix freely).
+
+    Returns:
+        The cost as a Python float.
+    """
+    y, yhat = _rows(y, "y", "mse_cost"), _rows(yhat, "yhat", "mse_cost")
+    if y.shape != yhat.shape:
+        raise LearnloopError(f"mse_cost expects y and yhat of the same shape; got y {y.shape} and yhat {yhat.shape}.")
+    if len(y) == 0:
+        raise LearnloopError("mse_cost expects at least one example; got empty arrays.")
+    diff = yhat.astype(np.float64) - y.astype(np.float64)
+    return float(np.vdot(diff, diff) / (2 * len(y)))
+
+
+def predicted_labels(yhat, threshold: float = 0.5) -> np.ndarray:
+    """Turn a model's output into one label per example.
+
+    Args:
+        yhat: (m,) or (m, 1) labels, probabilities or logits; or (m, k > 1) class scores.
+        threshold: cut for a single probability column.
+
+    Returns:
+        (m,) labels. A (m, k > 1) output is argmaxed. A single column is read as labels when it holds integers
+        (or whole-number floats outside [0, 1]), as probabilities thresholded at ``threshold`` when all its values lie
+        in [0, 1], and otherwise as logits, thresholded at ``log(threshold / (1 - threshold))`` (0 for 0.5).
+    """
+    yhat = _rows(yhat, "yhat", "classification_error")
+    if yhat.shape[1] > 1:
+        return yhat.argmax(axis=1)
+    col = yhat[:, 0]
+    if col.dtype.kind in "biuUSO":
+        return col
+    if not 0.0 < threshold < 1.0:
+        raise LearnloopError(f"classification threshold must lie strictly between 0 and 1; got {threshold!r}.")
+    if np.all((col >= 0) & (col <= 1)):
+        return (col >= threshold).astype(np.int64)
+    if np.all(col == np.round(col)):
+        return col.astype(np.int64)
+    return (col >= np.log(threshold / (1 - threshold))).astype(np.int64)
+
+
+def _true_labels(y) -> np.ndarray:
+    y = _rows(y, "y", "classification_error")
+    return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+
+
+def classification_error(y, yhat, threshold: float = 0.5) -> float:
+    """Fraction of examples misclassified (the notes' J for classification).
+
+    Args:
+        y: (m,) or (m, 1) labels, or (m, k) one-hot rows.
+        yhat: labels, probabilities or logits, read as in :func:`predicted_labels`.
+        threshold: probability cut for a single output column.
+
+    Returns:
+        The error as a Python float in [0, 1].
+    """
+    truth, pred = _true_labels(y), predicted_labels(yhat, threshold)
+    if len(truth) != len(pred):
+        raise LearnloopError(f"classification_error expects one prediction per example; got {len(truth)} labels "
+                             f"and {len(pred)} predictions.")
+    if len(truth) == 0:
+        raise LearnloopError("classification_error expects at least one example; got empty arrays.")
+    return float(np.mean(truth != pred))
+
+
+def infer_kind(y) -> str:
+    """``"regression"`` for continuous targets, else ``"classification"`` (scikit-learn's ``type_of_target``)."""
+    from sklearn.utils.multiclass import type_of_target
+
+    target = type_of_target(np.asarray(y))
+    return "regression" if target.startswith("continuous") else "classification"
+
+
+def check_kind(kind: str | None, y) -> str:
+    if kind is None or kind == "auto":
+        return infer_kind(y)
+    if kind not in KINDS:
+        raise LearnloopError(f"kind must be one of {list(KINDS)} or 'auto'; got {kind!r}.")
+    return kind
+
+
+def _sklearn_labels(model, x, threshold: float) -> np.ndarray | None:
+    """Labels of a scikit-learn classifier from its scores, so ``threshold`` applies; ``None`` when it has none."""
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return None
+    classes = np.asarray(classes)
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(x))
+        if proba.ndim == 2 and proba.shape[1] == 2:
+            return classes[(proba[:, 1] >= threshold).astype(np.int64)]
+        return classes[proba.argmax(axis=1)]
+    if hasattr(model, "decision_function"):
+        scores = np.asarray(model.decision_function(x))
+        if scores.ndim == 1:
+            return classes[(scores >= 0).astype(np.int64)]
+        return classes[scores.argmax(axis=1)]
+    return None
+
+
+def cost(model, x, y, kind: str, threshold: float = 0.5) -> float:
+    """J of a fitted model on (x, y): :func:`mse_cost` or :func:`classification_error`."""
+    if kind == "regression":
+        return mse_cost(y, model.predict(x))
+    labels = _sklearn_labels(model, x, threshold) if hasattr(model, "get_params") else None
+    return classification_error(y, model.predict(x) if labels is None else labels, threshold)
+
+
+@dataclass(frozen=True)
+class JMeasures:
+    """J_train, J_cv and (only when asked for) J_test of one model; ``cv`` is ``None`` for a two-way split."""
+
+    j_train: float
+    j_cv: float | None
+    j_test: float | None = None
+    kind: str = "classification"
+
+    def as_dict(self) -> dict:
+        return {"j_train": self.j_train, "j_cv": self.j_cv, "j_test": self.j_test, "kind": self.kind}
+
+
+def j_measures(model, splits, kind: str | None = "auto", test: bool = False, threshold: float = 0.5) -> JMeasures:
+    """Measure a model fitted on ``splits.train`` on each part.
+
+    Args:
+        model: a fitted learnloop model or scikit-learn estimator (anything with ``predict``).
+        splits: :class:`learnloop.data.splits.Splits`.
+        kind: ``"classification"`` (fraction misclassified), ``"regression"`` (squared error / 2m) or ``"auto"``.
+        test: also measure J_test; leave it off while choosing models, so the test set stays unseen.
+        threshold: probability cut for single-output classifiers.
+
+    Returns:
+        :class:`JMeasures`.
+    """
+    kind = check_kind(kind, splits.train.y)
+    j_train = cost(model, splits.train.x, splits.train.y, kind, threshold)
+    j_cv = None if splits.cv is None else cost(model, splits.cv.x, splits.cv.y, kind, threshold)
+    j_test = cost(model, splits.test.x, splits.test.y, kind, threshold) if test else None
+    return JMeasures(j_train=j_train, j_cv=j_cv, j_test=j_test, kind=kind)
