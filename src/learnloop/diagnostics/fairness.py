@@ -178,9 +178,18 @@ def split_groups(groups, n: int) -> tuple[list[str], list[Array]]:
     return names, arrays
 
 
-def _encode(arrays: list[Array]) -> tuple[list[Hashable], Array]:
+def _unique(name: str, values: Array) -> tuple[Array, Array]:
+    try:
+        return np.unique(values, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in values})
+        raise LearnloopError(f"audit cannot sort the values of groups {name!r}: they mix types {kinds} (a missing "
+                             "value as None?). Fill or drop missing values first.") from None
+
+
+def _encode(names: list[str], arrays: list[Array]) -> tuple[list[Hashable], Array]:
     """Observed groups (sorted; tuples for several features) and each sample's group index."""
-    uniques, codes = zip(*(np.unique(a, return_inverse=True) for a in arrays))
+    uniques, codes = zip(*(_unique(n, a) for n, a in zip(names, arrays)))
     combined = np.ravel_multi_index([c.ravel() for c in codes], [len(u) for u in uniques])
     observed, inverse = np.unique(combined, return_inverse=True)
     parts = np.unravel_index(observed, [len(u) for u in uniques])
@@ -342,7 +351,7 @@ def audit(y_true, y_pred, groups, metrics: Sequence | Mapping = DEFAULT_METRICS,
     if binary:
         check_binary(y_true, y_pred, pos_label, where=f"audit metric(s) {binary}")
     names, arrays = split_groups(groups, len(y_true))
-    keys, inverse = _encode(arrays)
+    keys, inverse = _encode(names, arrays)
     overall = {m: float(fn(y_true, y_pred)) for m, fn in resolved.items()}
     by_group, counts = {}, {}
     for i, key in enumerate(keys):
