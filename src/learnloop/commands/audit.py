@@ -24,7 +24,7 @@ _MISSING = frozenset({"", "?", "na", "nan", "null", "none"})
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("audit", help="fairness audit of a saved model on a labelled CSV, by group",
-                              description=__doc__.splitlines()[0])
+                              description="Fairness audit of a saved model by group on a labelled CSV, with a gate.")
     p.add_argument("model", metavar="MODEL", help="a model file written by model.save()")
     p.add_argument("--data", required=True, metavar="CSV", help="labelled data with a header row")
     p.add_argument("--target", required=True, metavar="COL", help="the column with the true labels")

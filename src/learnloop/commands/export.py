@@ -14,7 +14,7 @@ VERIFY_TOLERANCE = 1e-4   # relative to the outputs' scale: float32 runtimes may
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("export", help="export a saved model (ONNX)", description=__doc__.splitlines()[0])
+    p = subparsers.add_parser("export", help="export a saved model (ONNX)", description="Export a saved model to ONNX.")
     p.add_argument("model", metavar="MODEL", help="a model file written by model.save()")
     p.add_argument("--format", choices=FORMATS, default="onnx", help="the output format (default onnx)")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="PATH",
