@@ -168,3 +168,13 @@ def test_frozen_layer_keeps_its_weights_during_fit(rng):
         assert_allclose(a, b)
     assert not np.allclose(model.layers[1].get_weights()[0], 0)
     assert model.layers[0].trainable_weights == [] and len(model.layers[0].non_trainable_weights) == 2
+
+
+def test_normalization_along_a_middle_axis(rng):
+    x = rng.normal(size=(20, 3, 2)) * np.array([1.0, 5.0, 10.0])[:, None]
+    norm = Normalization(axis=1, dtype="float64")
+    norm.adapt(x)
+    out = norm(x)
+    assert_allclose(out.mean(axis=(0, 2)), 0, atol=1e-12)
+    assert_allclose(out.std(axis=(0, 2)), 1, atol=1e-12)
+    assert_gradients_match(norm, rng.normal(size=(2, 3, 2)))

@@ -76,11 +76,19 @@ class Normalization(Layer):
                 f"Normalization '{self.name}' expects {self.mean.shape[0]} features on axis {self.axis}; "
                 f"got an array of shape {tuple(shape)}.")
 
-    def _std(self) -> Array:
-        return np.maximum(np.sqrt(self.variance), _EPSILON).astype(self.dtype)
+    def _broadcast(self, stat: Array, ndim: int) -> Array:
+        # statistics of shape (features,) line up with ``axis`` of an ndim-dimensional input
+        if self.axis is None or ndim == 0:
+            return stat
+        shape = [1] * ndim
+        shape[self.axis] = -1
+        return stat.reshape(shape)
+
+    def _std(self, ndim: int) -> Array:
+        return self._broadcast(np.maximum(np.sqrt(self.variance), _EPSILON).astype(self.dtype), ndim)
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
-        std, mean = self._std(), self.mean.astype(self.dtype)
+        std, mean = self._std(x.ndim), self._broadcast(self.mean.astype(self.dtype), x.ndim)
         if self.invert:
             return x * std + mean
         return (x - mean) / std
@@ -88,7 +96,8 @@ class Normalization(Layer):
     def backward(self, grad: Array) -> Array | None:
         if not self.input_grad_needed:
             return None
-        return grad * self._std() if self.invert else grad / self._std()
+        std = self._std(grad.ndim)
+        return grad * std if self.invert else grad / std
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "axis": self.axis, "invert": self.invert}
