@@ -24,7 +24,8 @@ COMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="learnloop", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="learnloop", description="Neural networks in NumPy with the machine-learning development loop built in.")
     parser.add_argument("--version", action="version", version=f"learnloop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
