@@ -4,7 +4,7 @@ from learnloop.data.splits import Split, Splits, train_cv_test_split, train_test
 
 __all__ = ["Split", "Splits", "train_cv_test_split", "train_test_split"]
 
-from learnloop.data.augment import augment  # noqa: E402
+from learnloop.data import augment  # noqa: E402  (the module: augment.rotate, augment.augment, ...)
 from learnloop.data.synthetic import synthetic_digits  # noqa: E402
 
 __all__ += ["augment", "synthetic_digits"]

@@ -281,8 +281,9 @@ def add_background_noise(signals: Array, snr_db: float | tuple[float, float] = 2
     Args:
         signals: (n, steps) or (n, steps, c).
         snr_db: the ratio in decibels, or a (low, high) range drawn per signal.
-        noise: background recordings to cut segments from: (length,), (m, length) or (m, length, c), any length
-            (shorter ones loop); each signal gets a random recording and start. ``None``: white Gaussian noise.
+        noise: background recordings to cut segments from: (length,), (m, length) (used on every channel) or
+            (m, length, c), any length (shorter ones loop); each signal gets a random recording and start.
+            ``None``: white Gaussian noise.
         seed: int, Generator or None.
 
     Returns:
@@ -299,10 +300,14 @@ def add_background_noise(signals: Array, snr_db: float | tuple[float, float] = 2
         segments = rng.normal(size=x.shape)
     else:
         noise = np.asarray(noise, dtype=np.float64)
-        noise = noise[None] if noise.ndim == 1 or (noise.ndim == 2 and x.ndim == 3) else noise
+        shape = noise.shape
+        noise = noise[None] if noise.ndim == 1 else noise
+        if x.ndim == 3 and noise.ndim == 2:                     # one mono recording for every channel
+            noise = np.broadcast_to(noise[..., None], noise.shape + x.shape[2:])
         if noise.ndim != x.ndim or noise.shape[2:] != x.shape[2:] or noise.shape[1] == 0:
-            raise LearnloopError(f"add_background_noise() expects noise of shape (length,), (m, length) or "
-                                 f"(m, length, {x.shape[2:] or 'c'}) matching signals {x.shape}; got {noise.shape}.")
+            channels = f" or (m, length, {x.shape[2]})" if x.ndim == 3 else ""
+            raise LearnloopError(f"add_background_noise() expects noise of shape (length,) or (m, length)"
+                                 f"{channels} for signals of shape {x.shape}; got {shape}.")
         which = rng.integers(len(noise), size=len(x))
         start = rng.integers(noise.shape[1], size=len(x))
         idx = (start[:, None] + np.arange(x.shape[1])) % noise.shape[1]

@@ -118,7 +118,8 @@ class _RandomAffine(Layer):
     def check_input_shape(self, shape: Shape) -> None:
         if len(shape) not in (3, 4):
             raise LearnloopError(f"{type(self).__name__} '{self.name}' expects images of shape (batch, h, w, c) or "
-                                 f"(batch, h, w); got shape {tuple(shape)}. Add a Reshape layer before it.")
+                                 f"(batch, h, w); got samples of shape {tuple(shape[1:])}. Add a Reshape layer "
+                                 f"before it, e.g. Reshape((8, 8, 1)).")
 
     def _draw(self, n: int, h: int, w: int, rng: np.random.Generator) -> tuple[Array, Array]:
         raise NotImplementedError
