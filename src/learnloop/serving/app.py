@@ -1,0 +1,195 @@
+"""The HTTP API: a FastAPI app serving learnloop models, logging every prediction durably and watching for drift.
+
+Endpoints (``{name}`` is the served model's name; the OpenAPI document is at ``/openapi.json`` and ``/docs``)::
+
+    POST /v1/models/{name}:predict    {"instances": [[...], ...]} -> {"predictions", "model_version", "request_id"}
+    POST /v1/models/{name}:feedback   {"request_id", "label", "instance"} -> live accuracy
+    POST /v1/models/{name}:reload     load the model file again if it changed
+    GET  /v1/models/{name}            input shape, classes, version, training date
+    GET  /v1/models/{name}/monitor    drift of the recent window against the training reference, live accuracy
+    GET  /v1/models                   the served models
+    GET  /healthz  /readyz  /metrics  liveness, readiness, Prometheus metrics
+
+The predict route reads the raw body (orjson straight to NumPy) instead of letting pydantic build objects, and
+requests to it are answered by a pure ASGI fast path (:mod:`learnloop.serving.predict`) ahead of FastAPI's routing;
+its request and response schemas are still in the OpenAPI document. A 200 is sent only after the request's
+row is committed to the prediction log (see :mod:`learnloop.serving.predlog` for the guarantee).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from learnloop.errors import LearnloopError
+from learnloop.serving import schemas
+from learnloop.serving.errors import APIError
+from learnloop.serving.metrics import ServingMetrics
+from learnloop.serving.middleware import LimitsMiddleware
+from learnloop.serving.monitoring import ModelMonitor
+from learnloop.serving.parsing import expected_text, load_json_object
+from learnloop.serving.predict import PredictHandler
+from learnloop.serving.predlog import PredictionLog
+from learnloop.serving.registry import ModelRegistry, ServedModel, default_loader
+
+JSON = "application/json"
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _json(content, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(content, option=_NUMPY), status_code=status, media_type=JSON, headers=headers)
+
+
+def _errors(*codes: int) -> dict:
+    return {code: {"model": schemas.ErrorResponse} for code in codes}
+
+
+def _body_doc(model: type, example: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": model.model_json_schema(),
+                                                                 "example": example}}}}
+
+
+def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictions.sqlite",
+               max_body_bytes: int = 1 << 20, max_concurrency: int = 128, synchronous: str = "full",
+               watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader) -> FastAPI:
+    """A FastAPI app serving ``models`` (name -> model file).
+
+    Args:
+        models: name -> path of a file written by ``model.save``.
+        log_db: SQLite file of the prediction log (created if missing).
+        max_body_bytes: larger request bodies get 413.
+        max_concurrency: requests beyond this many in flight get 503 at once.
+        synchronous: ``"full"`` or ``"normal"``, the prediction log's durability (see predlog).
+        watch_interval: seconds between checks of the model files' mtime (0 disables; ``:reload`` still works).
+        window_size: instances in the drift window.
+        loader: path -> model (``learnloop.load_model``).
+    """
+    metrics = ServingMetrics()
+    monitors: dict[str, ModelMonitor] = {}
+
+    def on_swap(old: ServedModel | None, new: ServedModel) -> None:
+        if old is not None:
+            metrics.model_version.remove(old.name, old.version)
+        metrics.model_version.labels(new.name, new.version).set(1)
+        if new.name in monitors:
+            monitors[new.name].use(new)
+
+    registry = ModelRegistry(loader=loader, on_swap=on_swap)
+    for name, path in models.items():
+        registry.add(name, path)
+    def on_commit(rows: int, seconds: float) -> None:
+        metrics.log_batch.observe(rows)
+        metrics.log_commit.observe(seconds)
+
+    log = PredictionLog(log_db, synchronous=synchronous, on_commit=on_commit)
+    for name in registry.names():
+        monitors[name] = ModelMonitor(registry.get(name), log.path, metrics, window_size=window_size)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await asyncio.gather(*(asyncio.to_thread(m.prefill) for m in monitors.values()))
+        watcher = asyncio.create_task(registry.watch(watch_interval)) if watch_interval > 0 else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            await asyncio.to_thread(log.close)
+
+    app = FastAPI(title="learnloop model server", version=_version(), lifespan=lifespan,
+                  description=__doc__.split("\n\n")[0])
+    app.state.registry, app.state.log, app.state.metrics, app.state.monitors = registry, log, metrics, monitors
+    predictor = PredictHandler(registry, log, monitors)
+    app.add_middleware(LimitsMiddleware, metrics=metrics, max_body_bytes=max_body_bytes,
+                       max_concurrency=max_concurrency, known_models=registry.names, predict=predictor)
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, exc: APIError) -> Response:
+        return _json(exc.body(), exc.status, exc.headers)
+
+    @app.exception_handler(LearnloopError)
+    async def learnloop_error(request: Request, exc: LearnloopError) -> Response:
+        return _json({"detail": str(exc)}, 422)
+
+    first = registry.get(registry.names()[0])
+    example = {"instances": [np.zeros(first.input_shape).tolist()]}
+
+    @app.post("/v1/models/{name}:predict", response_model=schemas.PredictResponse, tags=["predict"],
+              responses=_errors(400, 404, 413, 422, 503), openapi_extra=_body_doc(schemas.PredictRequest, example),
+              summary="Predict for a batch of instances")
+    async def predict(request: Request) -> Response:
+        """Predictions for ``instances``; answered once the request is committed to the prediction log.
+
+        (Requests normally reach the same code through the ASGI fast path in LimitsMiddleware.)
+        """
+        rid, payload = await predictor.respond(request.path_params["name"], await request.body())
+        return Response(payload, media_type=JSON, headers={"x-request-id": rid})
+
+    @app.post("/v1/models/{name}:feedback", response_model=schemas.FeedbackResponse, tags=["monitor"],
+              responses=_errors(400, 404, 413, 422, 503),
+              openapi_extra=_body_doc(schemas.FeedbackRequest, {"request_id": "0f3c...", "label": 3, "instance": 0}),
+              summary="Send the true label of an earlier prediction")
+    async def feedback(request: Request) -> Response:
+        served = registry.get(request.path_params["name"])
+        doc = load_json_object(await request.body(), '{"request_id": str, "label": ..., "instance": int}')
+        result = await monitors[served.name].feedback(doc, log)
+        return _json(result)
+
+    @app.post("/v1/models/{name}:reload", response_model=schemas.ReloadResponse, tags=["models"],
+              responses=_errors(404, 422), summary="Load the model file again if it changed")
+    async def reload(name: str, force: bool = False) -> Response:
+        old = registry.get(name)
+        new, swapped = await registry.reload(name, force=force)
+        return _json({"model_version": new.version, "previous_version": old.version, "swapped": swapped})
+
+    @app.get("/v1/models", tags=["models"], summary="The served models")
+    async def list_models() -> dict:
+        return {"models": [registry.get(n).describe() for n in registry.names()]}
+
+    @app.get("/v1/models/{name}", response_model=schemas.ModelInfo, tags=["models"], responses=_errors(404),
+             summary="Input shape, classes, version and training date of a model")
+    async def model_info(name: str) -> Response:
+        served = registry.get(name)
+        return _json({**served.describe(), "expected_instances": expected_text(served.input_shape)})
+
+    @app.get("/v1/models/{name}/monitor", response_model=schemas.MonitorResponse, tags=["monitor"],
+             responses=_errors(404), summary="Drift of recent requests against training, and live accuracy")
+    async def monitor(name: str) -> Response:
+        served = registry.get(name)
+        return _json(await asyncio.to_thread(monitors[served.name].report))
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: models loaded and the prediction log writable",
+             responses=_errors(503))
+    async def readyz() -> Response:
+        versions = {n: registry.get(n).version for n in registry.names()}
+        if not log.alive or log.last_error:
+            return _json({"status": "not ready", "detail": log.last_error or "prediction log closed",
+                          "models": versions}, 503)
+        return _json({"status": "ready", "models": versions})
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics",
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    async def prometheus_metrics() -> Response:
+        await asyncio.gather(*(asyncio.to_thread(m.report) for m in monitors.values()))   # refresh drift gauges
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _version() -> str:
+    from learnloop import __version__
+
+    return __version__

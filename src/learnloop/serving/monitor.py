@@ -1,0 +1,210 @@
+"""Training-time reference statistics, and drift of served traffic measured against them.
+
+The reference is a plain JSON-able dict that travels inside the saved model (``reference_statistics`` needs only
+NumPy, so training code can call it without the ``serve`` extra):
+
+```
+{"version": 1, "n_samples": 1797, "input_shape": [64],
+ "features": {"names": ["f0", ...], "bin_edges": [[e0, ..., eB], ...], "counts": [[c1, ..., cB], ...]},
+ "sample": [[...64 values...], ...],                 # up to ``sample_size`` rows of training inputs, for KS tests
+ "outputs": {"kind": "classes", "labels": [0, ...], "counts": [178, ...]}}
+ #      or  {"kind": "values", "bin_edges": [...], "counts": [...]}   for a regressor
+```
+
+Bin edges are training-set quantiles; the outer bins are open (a served value below the first edge counts in the
+first bin), so every served value falls in some bin. The server keeps a sliding window of the most recent served
+rows (:class:`DriftWindow`) and :func:`drift_report` compares it with the reference: the population stability index
+(PSI) per feature and of the predicted classes, and a two-sample Kolmogorov-Smirnov test per feature.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from learnloop.errors import LearnloopError
+
+Array = np.ndarray
+PSI_EPSILON = 1e-4          # floor on bin fractions, so an empty bin gives a large but finite PSI
+PSI_MODERATE, PSI_SIGNIFICANT = 0.1, 0.25   # the usual rule of thumb: < 0.1 stable, > 0.25 shifted
+KS_ALPHA = 0.01
+
+
+def _as_rows(x, where: str) -> Array:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise LearnloopError(f"{where}: expected an array of shape (samples, ...) with at least one sample; "
+                         f"got shape {x.shape}.")
+    return x.reshape(x.shape[0], -1)
+
+
+def _bin_edges(column: Array, bins: int) -> Array:
+    """Unique quantile edges of one feature; a constant feature gets one bin around its value."""
+    edges = np.unique(np.quantile(column, np.linspace(0.0, 1.0, bins + 1)))
+    if edges.size < 2:
+        edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+    return edges
+
+
+def bin_counts(values: Array, edges: Array) -> Array:
+    """Counts of ``values`` (n,) in the bins of ``edges`` (B+1,), outer bins open: returns (B,) int64."""
+    idx = np.searchsorted(edges[1:-1], values, side="right")
+    return np.bincount(idx, minlength=edges.size - 1)
+
+
+def reference_statistics(x, y_pred, *, bins: int = 10, sample_size: int = 1000, seed: int = 0,
+                         feature_names: list[str] | None = None, task: str | None = None) -> dict:
+    """Reference statistics of a model's training inputs and outputs, to store with the model.
+
+    Args:
+        x: (n, ...) training inputs; features are the flattened trailing axes.
+        y_pred: the model's predictions on ``x``: (n,) class labels for a classifier, or (n,) / (n, k) output
+            values for a regressor. Integer labels (or ``task="classification"``) are treated as classes;
+            (n, k) float outputs with k > 1 and ``task="classification"`` are reduced with argmax.
+        bins: quantile bins per feature (fewer when a feature has fewer distinct values).
+        sample_size: rows of ``x`` kept (drawn without replacement with ``seed``) for the KS tests.
+        feature_names: one name per flattened feature; ``f0, f1, ...`` by default.
+        task: ``"classification"``, ``"regression"`` or None to infer from the dtype of ``y_pred``.
+
+    Returns:
+        A JSON-able dict (see the module docstring).
+    """
+    rows = _as_rows(x, "reference_statistics(x)")
+    n, d = rows.shape
+    names = list(feature_names) if feature_names is not None else [f"f{j}" for j in range(d)]
+    if len(names) != d:
+        raise LearnloopError(f"reference_statistics: {len(names)} feature names for {d} features.")
+    edges = [_bin_edges(rows[:, j], bins) for j in range(d)]
+    counts = [bin_counts(rows[:, j], e) for j, e in enumerate(edges)]
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(n, size=min(n, sample_size), replace=False) if n > sample_size else np.arange(n)
+    y = np.asarray(y_pred)
+    if y.shape[0] != n:
+        raise LearnloopError(f"reference_statistics: x has {n} samples but y_pred has {y.shape[0]}.")
+    return {
+        "version": 1,
+        "n_samples": int(n),
+        "input_shape": [int(s) for s in np.shape(x)[1:]],
+        "features": {"names": names, "bin_edges": [e.tolist() for e in edges],
+                     "counts": [c.tolist() for c in counts]},
+        "sample": np.round(rows[np.sort(keep)], 6).tolist(),
+        "outputs": _output_statistics(y, bins, task),
+    }
+
+
+def _output_statistics(y: Array, bins: int, task: str | None) -> dict:
+    classes = task == "classification" or (task is None and y.dtype.kind in "iub")
+    if classes:
+        labels = y.argmax(axis=-1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)
+        values, counts = np.unique(labels.astype(np.int64), return_counts=True)
+        return {"kind": "classes", "labels": values.tolist(), "counts": counts.tolist()}
+    flat = y.reshape(y.shape[0], -1)[:, 0].astype(np.float64)     # drift of the first output
+    edges = _bin_edges(flat, bins)
+    return {"kind": "values", "bin_edges": edges.tolist(), "counts": bin_counts(flat, edges).tolist()}
+
+
+def psi(expected_counts, actual_counts) -> float:
+    """Population stability index sum((a - e) * ln(a / e)) over bins of fractions, floored at 1e-4."""
+    e = np.asarray(expected_counts, dtype=np.float64)
+    a = np.asarray(actual_counts, dtype=np.float64)
+    e = np.maximum(e / max(e.sum(), 1.0), PSI_EPSILON)
+    a = np.maximum(a / max(a.sum(), 1.0), PSI_EPSILON)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+class DriftWindow:
+    """The last ``size`` served rows (flattened inputs) and their predicted labels or first output values.
+
+    ``add`` is called on the request path, so it only copies into preallocated ring buffers under a lock.
+    """
+
+    def __init__(self, n_features: int, size: int = 2000):
+        self.size = int(size)
+        self._x = np.zeros((self.size, n_features), dtype=np.float64)
+        self._y = np.zeros(self.size, dtype=np.float64)
+        self._next = 0
+        self.count = 0          # rows seen since start (the window holds min(count, size))
+        self._lock = threading.Lock()
+
+    def add(self, x: Array, y: Array) -> None:
+        """Append rows ``x`` (m, n_features) with outputs ``y`` (m,); only the last ``size`` rows are kept."""
+        m = x.shape[0]
+        if m > self.size:
+            x, y, m = x[-self.size:], y[-self.size:], self.size
+        with self._lock:
+            start = self._next
+            first = min(m, self.size - start)
+            self._x[start:start + first] = x[:first]
+            self._y[start:start + first] = y[:first]
+            if first < m:
+                self._x[:m - first] = x[first:]
+                self._y[:m - first] = y[first:]
+            self._next = (start + m) % self.size
+            self.count += m
+
+    def snapshot(self) -> tuple[Array, Array]:
+        """Copies of the rows currently in the window, oldest first: (w, n_features), (w,)."""
+        with self._lock:
+            if self.count < self.size:
+                return self._x[:self._next].copy(), self._y[:self._next].copy()
+            order = np.r_[self._next:self.size, 0:self._next]
+            return self._x[order], self._y[order]
+
+
+def drift_report(reference: dict, x: Array, y: Array, *, top: int = 10) -> dict:
+    """Compare the window ``x`` (w, d), ``y`` (w,) with ``reference`` (from :func:`reference_statistics`).
+
+    Returns a JSON-able dict: ``window_size``, per-feature ``features`` (name, psi, ks_statistic, ks_pvalue), the
+    ``top`` most shifted features, ``max_psi``, ``drifted_features`` (PSI > 0.25 or KS p-value below 0.01 after a
+    Bonferroni correction over features), ``prediction`` (PSI of the output distribution) and a ``status``:
+    ``"no_data"``, ``"stable"``, ``"moderate"`` or ``"drift"``.
+    """
+    from scipy import stats
+
+    feats = reference["features"]
+    w = int(x.shape[0])
+    if w == 0:
+        return {"window_size": 0, "status": "no_data", "features": [], "top": [], "max_psi": None,
+                "drifted_features": 0, "prediction": None}
+    sample = np.asarray(reference.get("sample") or [], dtype=np.float64)
+    d = len(feats["bin_edges"])
+    rows = []
+    for j in range(d):
+        edges = np.asarray(feats["bin_edges"][j])
+        p = psi(feats["counts"][j], bin_counts(x[:, j], edges))
+        ks_stat, ks_p = (np.nan, np.nan)
+        if sample.size:
+            res = stats.ks_2samp(x[:, j], sample[:, j])
+            ks_stat, ks_p = float(res.statistic), float(res.pvalue)
+        rows.append({"name": feats["names"][j], "psi": round(p, 6), "ks_statistic": _finite(ks_stat),
+                     "ks_pvalue": _finite(ks_p)})
+    alpha = KS_ALPHA / max(d, 1)
+    drifted = [r for r in rows if r["psi"] > PSI_SIGNIFICANT or (r["ks_pvalue"] is not None and r["ks_pvalue"] < alpha)]
+    max_psi = max(r["psi"] for r in rows) if rows else 0.0
+    prediction = _prediction_drift(reference["outputs"], y)
+    worst = max(max_psi, prediction["psi"])
+    status = "drift" if drifted or worst > PSI_SIGNIFICANT else "moderate" if worst > PSI_MODERATE else "stable"
+    return {"window_size": w, "status": status, "max_psi": round(max_psi, 6), "drifted_features": len(drifted),
+            "top": sorted(rows, key=lambda r: -r["psi"])[:top], "features": rows, "prediction": prediction}
+
+
+def _prediction_drift(outputs: dict, y: Array) -> dict:
+    if outputs["kind"] == "classes":
+        labels = list(outputs["labels"])
+        served = np.asarray([np.sum(y == lab) for lab in labels], dtype=np.float64)
+        other = float(y.size - served.sum())            # labels never predicted in training
+        expected = np.asarray(outputs["counts"], dtype=np.float64)
+        if other:
+            served, expected = np.append(served, other), np.append(expected, 0.0)
+            labels = labels + ["other"]
+        total = max(served.sum(), 1.0)
+        return {"kind": "classes", "psi": round(psi(expected, served), 6),
+                "reference": dict(zip(map(str, labels), (expected / expected.sum()).round(6).tolist())),
+                "window": dict(zip(map(str, labels), (served / total).round(6).tolist()))}
+    edges = np.asarray(outputs["bin_edges"])
+    return {"kind": "values", "psi": round(psi(outputs["counts"], bin_counts(y, edges)), 6)}
+
+
+def _finite(v: float) -> float | None:
+    return None if not np.isfinite(v) else round(float(v), 6)

@@ -1,0 +1,158 @@
+"""Per-model monitoring state of a running server: the drift window, cached drift reports, and feedback labels.
+
+:mod:`learnloop.serving.monitor` holds the statistics (NumPy/SciPy only); this module ties them to a served model,
+the prediction log and the Prometheus gauges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from learnloop.serving.errors import APIError
+from learnloop.serving.logquery import feedback_accuracy, predicted_outputs, recent_inputs
+from learnloop.serving.metrics import ServingMetrics
+from learnloop.serving.monitor import DriftWindow, drift_report
+from learnloop.serving.predlog import connect
+from learnloop.serving.registry import ServedModel
+
+REPORT_TTL = 2.0            # seconds a drift report is reused (it runs a KS test per feature)
+ACCURACY_WINDOW = 5000      # most recent feedback labels in the live accuracy
+
+
+class ModelMonitor:
+    """Drift window and feedback for one model name (kept across model versions with the same input size)."""
+
+    def __init__(self, served: ServedModel, db: Path, metrics: ServingMetrics, window_size: int = 2000):
+        self.served = served
+        self.db = Path(db)
+        self.metrics = metrics
+        self.window = DriftWindow(served.n_features, window_size)
+        self._report: dict | None = None
+        self._report_time = 0.0
+        self._lock = threading.Lock()
+        self._instances = metrics.instances.labels(served.name)
+
+    def use(self, served: ServedModel) -> None:
+        """Serve a new version: keep the window unless the input size changed."""
+        if served.n_features != self.served.n_features:
+            self.window = DriftWindow(served.n_features, self.window.size)
+        self.served = served
+        self._report = None
+
+    def prefill(self) -> None:
+        """Fill the window from the most recent logged requests (so drift survives a restart)."""
+        conn = connect(self.db, readonly=True)
+        try:
+            x, y = recent_inputs(conn, self.served.name, self.window.size)
+        finally:
+            conn.close()
+        if x.shape[0] and x.shape[1] == self.served.n_features:
+            if self.served.classes is not None:      # the log holds labels; the window holds class indices
+                lookup = {orjson.dumps(c): i for i, c in enumerate(self.served.classes)}
+                y = np.asarray([lookup.get(orjson.dumps(_plain(v)), -1) for v in y], dtype=np.float64)
+            self.window.add(x, y)
+
+    def observe(self, x: np.ndarray, out: np.ndarray, classifier: bool) -> None:
+        """Add a logged request: inputs ``x`` (n, ...), class indices (n,) or values (n, k)."""
+        n = x.shape[0]
+        self._instances.inc(n)
+        if classifier:
+            self.window.add(x.reshape(n, -1), out)
+            counts = np.bincount(out, minlength=len(self.served.classes))
+            nz = np.flatnonzero(counts)
+            self.metrics.count_labels(self.served.name, [self.served.classes[i] for i in nz], counts[nz].tolist())
+        else:
+            self.window.add(x.reshape(n, -1), out[:, 0])
+
+    # -- reports --------------------------------------------------------------------------------------------
+    def report(self) -> dict:
+        """Drift of the window and live accuracy (recomputed at most every REPORT_TTL seconds); sets the gauges."""
+        with self._lock:
+            if self._report is not None and time.monotonic() - self._report_time < REPORT_TTL:
+                return self._report
+            served = self.served
+            accuracy = self.accuracy()
+            out = {"model": served.name, "model_version": served.version, "requests_seen": self.window.count,
+                   "drift": None, "live_accuracy": accuracy, "detail": None}
+            if served.reference is None:
+                out["detail"] = ("The model file has no reference statistics (metadata 'reference_statistics'), so "
+                                 "drift cannot be measured; save it with them to enable drift monitoring.")
+            else:
+                x, y = self.window.snapshot()
+                out["drift"] = drift_report(served.reference, x, y)
+                self.metrics.set_drift(served.name, out["drift"])
+            if accuracy["accuracy"] is not None:
+                self.metrics.accuracy.labels(served.name).set(accuracy["accuracy"])
+            self._report, self._report_time = out, time.monotonic()
+            return out
+
+    def accuracy(self) -> dict:
+        conn = connect(self.db, readonly=True)
+        try:
+            return feedback_accuracy(conn, self.served.name, last=ACCURACY_WINDOW)
+        finally:
+            conn.close()
+
+    # -- feedback -------------------------------------------------------------------------------------------
+    async def feedback(self, doc: dict, log) -> dict:
+        """Record the true label of an earlier prediction; returns it with the live accuracy."""
+        served = self.served
+        expected = '{"request_id": str, "label": one of the model\'s classes, "instance": int >= 0}'
+        extra = [k for k in doc if k not in ("request_id", "label", "instance")]
+        if extra:
+            raise APIError(422, f"Unknown field {extra[0]!r}; feedback has 'request_id', 'label' and 'instance'.",
+                           field=extra[0], expected=expected)
+        rid, label, instance = doc.get("request_id"), doc.get("label"), doc.get("instance", 0)
+        if not isinstance(rid, str) or not rid:
+            raise APIError(422, f"'request_id' must be the request_id of a prediction; got {rid!r:.60}.",
+                           field="request_id", expected=expected)
+        if type(instance) is not int or instance < 0:
+            raise APIError(422, f"'instance' must be an integer >= 0; got {instance!r:.60}.", field="instance",
+                           expected=expected)
+        if served.classes is None:
+            raise APIError(422, f"Model {served.name!r} is a regressor; feedback labels are for classifiers.",
+                           field="label")
+        label = _plain(label)
+        if label not in served.classes or type(label) is bool:
+            raise APIError(422, f"'label' must be one of the model's classes {served.classes}; got {label!r:.60}.",
+                           field="label", expected=expected)
+        found = await asyncio.to_thread(self._lookup, rid)
+        if found is None:
+            raise APIError(404, f"No logged prediction has request_id {rid!r:.60}.", field="request_id",
+                           expected="the request_id returned by :predict")
+        model, outputs = found
+        if model != served.name:
+            raise APIError(422, f"Request {rid!r} was answered by model {model!r}, not {served.name!r}.",
+                           field="request_id")
+        if instance >= len(outputs):
+            raise APIError(422, f"Request {rid!r} had {len(outputs)} instance(s); got instance {instance}.",
+                           field="instance", expected=f"0..{len(outputs) - 1}")
+        await log.append((rid, instance, orjson.dumps(label).decode(), time.time()), kind="feedback")
+        self._report = None
+        accuracy = await asyncio.to_thread(self.accuracy)
+        if accuracy["accuracy"] is not None:
+            self.metrics.accuracy.labels(served.name).set(accuracy["accuracy"])
+        predicted = outputs[instance].get("label")
+        return {"request_id": rid, "instance": instance, "label": label, "predicted": predicted,
+                "correct": predicted == label, "live_accuracy": accuracy}
+
+    def _lookup(self, rid: str):
+        conn = connect(self.db, readonly=True)
+        try:
+            return predicted_outputs(conn, rid)
+        finally:
+            conn.close()
+
+
+def _plain(v):
+    """3.0 -> 3 (a float label that is a whole number is the integer label)."""
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    return v

@@ -1,0 +1,154 @@
+"""Request bodies to arrays: JSON parsed with orjson straight into NumPy, with errors that name the field at fault.
+
+The fast path is ``orjson.loads`` then one ``np.array`` call; only when that fails (ragged lists, strings, nulls,
+booleans, wrong lengths) does a walk over the nested lists find the first offending element to report.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import orjson
+
+from learnloop.serving.errors import APIError
+
+_NON_JSON_NUMBER = re.compile(rb"NaN|Infinity|\d[eE][+]?\d{3,}")
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "(n, " + ", ".join(str(s) for s in shape) + ")"
+
+
+def expected_text(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"instances of shape {shape_text(shape)}: a non-empty list of lists of {shape[0]} finite numbers"
+    return f"instances of shape {shape_text(shape)}: a non-empty list of nested lists of finite numbers"
+
+
+def load_json_object(body: bytes, what: str) -> dict:
+    """``body`` parsed as a JSON object, or an :class:`APIError` (400 for bad JSON, 422 for another JSON type)."""
+    if not body:
+        raise APIError(400, f"The request body is empty; expected a JSON object ({what}).", field="body",
+                       expected=what)
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        hint = ""
+        if _NON_JSON_NUMBER.search(body):
+            hint = " NaN, Infinity and numbers beyond the float64 range are not valid JSON; send finite numbers."
+        raise APIError(400, f"The request body is not valid JSON: {exc}.{hint}", field="body", expected=what) from None
+    if type(doc) is not dict:
+        raise APIError(422, f"The request body must be a JSON object ({what}); got a JSON {_json_type(doc)}.",
+                       field="body", expected=what)
+    return doc
+
+
+def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """The ``instances`` of a predict request as a float64 array of shape (n, *shape).
+
+    Raises:
+        APIError: 400 when the body is not JSON; 422 naming the field when it is not ``{"instances": [...]}`` with
+            n >= 1 instances of ``shape`` holding finite numbers.
+    """
+    expected = expected_text(shape)
+    doc = load_json_object(body, '{"instances": [[...], ...]}')
+    extra = [k for k in doc if k != "instances"]
+    if extra:
+        raise APIError(422, f"Unknown field {extra[0]!r} in the request body; the only field is 'instances'.",
+                       field=extra[0], expected=expected)
+    if "instances" not in doc:
+        raise APIError(422, "The request body has no 'instances' field.", field="instances", expected=expected)
+    instances = doc["instances"]
+    if type(instances) is not list:
+        raise APIError(422, f"'instances' must be a list; got a JSON {_json_type(instances)}.", field="instances",
+                       expected=expected)
+    if not instances:
+        raise APIError(422, "'instances' is empty; send at least one instance.", field="instances", expected=expected)
+    x = None
+    if b"true" not in body and b"false" not in body:     # np.array would quietly read booleans as 1.0 and 0.0
+        try:
+            x = np.array(instances)
+        except (ValueError, TypeError, OverflowError):
+            x = None
+        if x is not None and (x.dtype.kind not in "fiu" or x.shape[1:] != shape):
+            x = None
+    if x is None:
+        problem = _find_problem(instances, shape)
+        if problem is not None:
+            field, message = problem
+            raise APIError(422, f"{field}: {message}", field=field, expected=expected)
+        x = np.array(instances, dtype=np.float64)        # e.g. integers too large for int64
+    x = x.astype(np.float64, copy=False)
+    if not np.isfinite(x).all():                        # orjson refuses NaN/Infinity; kept as a safety net
+        field = _first_nonfinite(x)
+        raise APIError(422, f"{field}: expected a finite number.", field=field, expected=expected)
+    return x
+
+
+def _find_problem(instances: list, shape: tuple[int, ...]) -> tuple[str, str] | None:
+    """(field, message) of the first element that is not a number or not where ``shape`` says; None if all fine."""
+    def walk(value: Any, path: str, depth: int):
+        if depth == len(shape):
+            if type(value) is bool or not isinstance(value, (int, float)):
+                return path, f"expected a number; got {_describe(value)}."
+            if isinstance(value, float) and not math.isfinite(value):
+                return path, f"expected a finite number; got {value}."
+            return None
+        if type(value) is not list:
+            return path, (f"expected a list of {shape[depth]} numbers" if depth == len(shape) - 1 else
+                          f"expected a list of {shape[depth]} lists") + f"; got {_describe(value)}."
+        if len(value) != shape[depth]:
+            return path, (f"expected {shape[depth]} values (each instance has shape "
+                          f"{tuple(shape)}); got {len(value)}.")
+        for i, item in enumerate(value):
+            found = walk(item, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+        return None
+
+    for i, inst in enumerate(instances):
+        found = walk(inst, f"instances[{i}]", 0)
+        if found:
+            return found
+    return None
+
+
+def _describe(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, float) else repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"a JSON {_json_type(value)} {text}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _first_nonfinite(x: np.ndarray) -> str:
+    idx = np.argwhere(~np.isfinite(x))[0]
+    return "instances" + "".join(f"[{int(i)}]" for i in idx)
+
+
+def check_model_range(x: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` cast to the model's dtype; 422 when a value overflows it (e.g. 1e39 in float32)."""
+    with np.errstate(over="ignore"):
+        cast = x.astype(dtype, copy=False)
+    if cast is not x and not np.isfinite(cast).all():
+        field = _first_nonfinite(cast)
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+        raise APIError(422, f"{field} = {float(x[idx])!r} is outside the range of {np.dtype(dtype).name}, in which the "
+                            f"model computes.", field=field, expected=expected_text(shape))
+    return cast

@@ -1,0 +1,98 @@
+"""The predict endpoint: body -> NumPy -> model -> JSON, logged durably before the answer.
+
+:class:`PredictHandler` is both the core (:meth:`PredictHandler.respond`, which the documented FastAPI route calls)
+and a pure ASGI app (:meth:`PredictHandler.__call__`) that :class:`~learnloop.serving.middleware.LimitsMiddleware`
+dispatches ``POST /v1/models/{name}:predict`` to directly, ahead of FastAPI's routing and dependency machinery.
+Both give the same answers; the ASGI path costs about a third less CPU per request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+
+import numpy as np
+import orjson
+
+from learnloop.errors import LearnloopError
+from learnloop.serving.errors import APIError
+from learnloop.serving.monitoring import ModelMonitor
+from learnloop.serving.parsing import check_model_range, parse_instances
+from learnloop.serving.predlog import PredictionLog, PredictionLogError
+from learnloop.serving.registry import ModelRegistry, ServedModel
+
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+SUFFIX = ":predict"
+
+
+def encode_predictions(served: ServedModel, index_or_values: np.ndarray, probs: np.ndarray | None) -> bytes:
+    """The ``predictions`` list as JSON bytes: label + probabilities per instance, or value for a regressor."""
+    if probs is None:
+        vals = index_or_values
+        items = [{"value": v} for v in (vals[:, 0].tolist() if vals.shape[1] == 1 else vals)]
+    else:
+        items = [{"label": lab, "probabilities": p} for lab, p in zip(served.labels(index_or_values), probs)]
+    return orjson.dumps(items, option=_NUMPY)
+
+
+class PredictHandler:
+    """Answers predict requests for the models of ``registry``, logging each to ``log`` before answering."""
+
+    def __init__(self, registry: ModelRegistry, log: PredictionLog, monitors: dict[str, ModelMonitor]):
+        self.registry = registry
+        self.log = log
+        self.monitors = monitors
+        # Request ids: a random per-process prefix and a counter (unique, and no syscall per request).
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count()
+
+    async def respond(self, name: str, body: bytes) -> tuple[str, bytes]:
+        """(request id, response body) for a predict request; raises :class:`APIError` for a bad one.
+
+        Returns only once the request's row is committed to the prediction log.
+        """
+        served = self.registry.get(name)
+        start = time.perf_counter()
+        x = parse_instances(body, served.input_shape)
+        out, probs = served.outputs(check_model_range(x, served.dtype, served.input_shape))
+        preds = encode_predictions(served, out, probs)
+        rid = f"{self._prefix}{next(self._counter):08x}"
+        latency_ms = (time.perf_counter() - start) * 1e3
+        row = (rid, time.time(), served.name, served.version, latency_ms, x.shape[0],
+               orjson.dumps(x, option=_NUMPY).decode(), preds.decode())
+        try:
+            await self.log.append(row)
+        except PredictionLogError as exc:
+            raise APIError(503, f"The prediction could not be logged, so it is not returned: {exc}") from None
+        self.monitors[served.name].observe(x, out, probs is not None)
+        return rid, b'{"predictions":%s,"model_version":"%s","request_id":"%s"}' % (
+            preds, served.version.encode(), rid.encode())
+
+    async def __call__(self, scope, receive, send) -> None:
+        """ASGI app for ``POST {prefix}{name}:predict``; the caller checked method and path."""
+        path = scope["path"]
+        name = path[path.index("/models/") + 8:-len(SUFFIX)]
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":        # client went away before sending the body
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        try:
+            rid, payload = await self.respond(name, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        except LearnloopError as exc:                      # APIError, or the model refusing the input
+            if not isinstance(exc, APIError):
+                exc = APIError(422, str(exc))
+            payload = orjson.dumps(exc.body())
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+            headers += [(k.encode(), v.encode()) for k, v in exc.headers.items()]
+            await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload)),
+            (b"x-request-id", rid.encode())]})
+        await send({"type": "http.response.body", "body": payload})

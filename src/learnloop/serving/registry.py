@@ -1,0 +1,268 @@
+"""The models a server answers for: each loaded from its file, versioned by content, and swapped on change.
+
+A request takes the current :class:`ServedModel` once and uses it to the end, so replacing the model (a new file
+noticed by :meth:`ModelRegistry.watch`, or :meth:`ModelRegistry.reload`) never fails a request in flight, and the
+version that answered is the one logged. A file that fails to load leaves the previous version serving.
+
+What the server reads from a learnloop model file (``model.metadata``, saved as ``metadata.json``):
+``classes`` (class labels, in output order), ``reference_statistics`` (from
+:func:`learnloop.serving.monitor.reference_statistics`), ``trained_at`` or ``saved_at`` (ISO date). All optional.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from learnloop.errors import LearnloopError
+from learnloop.serving.errors import APIError
+
+TASKS = ("multiclass", "binary", "regression")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded version of a model and what the server needs to know about it."""
+
+    name: str
+    path: Path
+    model: Any
+    version: str                 # first 16 hex digits of the file's SHA-256
+    loaded_at: str
+    trained_at: str | None
+    input_shape: tuple[int, ...]  # one instance, without the batch axis
+    dtype: np.dtype
+    task: str                    # one of TASKS
+    from_logits: bool
+    classes: list | None
+    loss: str | None
+    reference: dict | None = field(default=None, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    def outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predict for ``x`` (n, *input_shape): (class indices (n,), probabilities (n, c)) for a classifier,
+        (values (n, k), None) for a regressor.
+
+        For a classifier, probabilities come from sigmoid/softmax of the outputs when the loss is ``from_logits``.
+        """
+        with np.errstate(all="ignore"):           # overflow shows up as a non-finite output, answered with 422
+            out = self._forward(x)
+            if self.task == "regression":
+                probs = out = out.reshape(out.shape[0], -1).copy()
+            elif self.task == "binary":
+                z = out.reshape(-1)
+                p1 = 1.0 / (1.0 + np.exp(-z)) if self.from_logits else np.clip(z, 0.0, 1.0)
+                probs = np.stack([1.0 - p1, p1], axis=1)
+            elif self.from_logits:                # softmax, shifted by the row max so exp never overflows
+                probs = out - out.max(axis=1, keepdims=True)
+                np.exp(probs, out=probs)
+                probs /= probs.sum(axis=1, keepdims=True)
+            else:
+                probs = out
+        if not math.isfinite(float(probs.sum())):
+            bad = int(np.argwhere(~np.isfinite(probs).all(axis=1))[0][0])
+            raise APIError(422, f"instances[{bad}]: the model's output is not finite for this input; its values are "
+                                f"probably far outside the training range.", field=f"instances[{bad}]")
+        if self.task == "regression":
+            return out, None
+        return probs.argmax(axis=1), probs
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for ``x``, already checked against the input shape and cast to the model's dtype."""
+        forward = getattr(self.model, "forward", None)
+        if forward is not None and getattr(self.model, "built", False):
+            return forward(x, training=False)     # predict() would validate x again
+        return np.asarray(self.model.predict(x))
+
+    def labels(self, index: np.ndarray) -> list:
+        """Class labels for class indices (n,)."""
+        classes = self.classes or []
+        return [classes[i] for i in index.tolist()]
+
+    def describe(self) -> dict:
+        """The model's public metadata (what ``GET /v1/models/{name}`` returns)."""
+        return {"name": self.name, "version": self.version, "task": self.task,
+                "input_shape": [None, *self.input_shape], "classes": self.classes, "loss": self.loss,
+                "from_logits": self.from_logits, "trained_at": self.trained_at, "loaded_at": self.loaded_at,
+                "file": self.path.name, "has_reference_statistics": self.reference is not None}
+
+
+def file_version(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _task_of(model) -> tuple[str, bool, str | None]:
+    """(task, from_logits, loss name) from the compiled loss, else from the last layer's activation."""
+    from learnloop import losses
+
+    loss = getattr(model, "loss", None)
+    if loss is not None:
+        try:
+            loss = losses.get(loss)
+        except LearnloopError:
+            loss = None
+    if loss is not None:
+        name = type(loss).__name__
+        logits = bool(getattr(loss, "from_logits", False))
+        if isinstance(loss, losses.BinaryCrossentropy):
+            return "binary", logits, name
+        if isinstance(loss, (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy)):
+            return "multiclass", logits, name
+        return "regression", False, name
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    activation = getattr(getattr(last, "activation", None), "__name__", None) or type(last).__name__.lower()
+    width = int(model.output_shape[-1])
+    if activation == "softmax" and width > 1:
+        return "multiclass", False, None
+    if activation == "sigmoid" and width == 1:
+        return "binary", False, None
+    return "regression", False, None
+
+
+def served_model(name: str, path: Path, model) -> ServedModel:
+    """Describe a loaded ``model`` read from ``path`` (the file is hashed for the version)."""
+    metadata = dict(getattr(model, "metadata", None) or {})
+    shape = tuple(int(s) for s in tuple(model.input_shape)[1:])
+    task, from_logits, loss = _task_of(model)
+    width = int(tuple(model.output_shape)[-1])
+    classes = metadata.get("classes")
+    if task != "regression":
+        n_classes = 2 if task == "binary" else width
+        if not isinstance(classes, list) or len(classes) != n_classes:
+            classes = list(range(n_classes))
+    else:
+        classes = None
+    reference = metadata.get("reference_statistics")
+    if reference is not None and (not isinstance(reference, dict) or
+                                  len(reference.get("features", {}).get("bin_edges", [])) != int(np.prod(shape))):
+        reference = None
+    return ServedModel(
+        name=name, path=path, model=model, version=file_version(path),
+        loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        trained_at=metadata.get("trained_at") or metadata.get("saved_at"), input_shape=shape,
+        dtype=np.dtype(getattr(model, "dtype", "float32")), task=task, from_logits=from_logits,
+        classes=classes, loss=loss, reference=reference)
+
+
+def default_loader(path: Path):
+    from learnloop.saving import load_model
+
+    return load_model(path)
+
+
+class _Slot:
+    def __init__(self, path: Path):
+        self.path = path
+        self.current: ServedModel | None = None
+        self.signature: tuple[int, int] | None = None
+        self.failed_signature: tuple[int, int] | None = None
+        self.last_error: str | None = None
+        self.lock = asyncio.Lock()
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class ModelRegistry:
+    """Name -> served model, with hot reload. ``loader(path)`` returns a model (``learnloop.load_model``)."""
+
+    def __init__(self, loader: Callable[[Path], Any] = default_loader,
+                 on_swap: Callable[[ServedModel | None, ServedModel], None] | None = None):
+        self.loader = loader
+        self.on_swap = on_swap
+        self._slots: dict[str, _Slot] = {}
+
+    def add(self, name: str, path: str | Path) -> ServedModel:
+        """Load ``path`` under ``name`` now (raises :class:`LearnloopError` if it cannot be served)."""
+        path = Path(path)
+        slot = _Slot(path)
+        slot.signature = _signature(path)
+        slot.current = self._load(name, path)
+        self._slots[name] = slot
+        if self.on_swap:
+            self.on_swap(None, slot.current)
+        return slot.current
+
+    def _load(self, name: str, path: Path) -> ServedModel:
+        model = self.loader(path)
+        served = served_model(name, path, model)
+        if len(served.input_shape) == 0 or any(s <= 0 for s in served.input_shape):
+            raise LearnloopError(f"Model {str(path)!r} has input shape {model.input_shape}; a server needs a fixed "
+                                 f"instance shape.")
+        return served
+
+    def names(self) -> list[str]:
+        return list(self._slots)
+
+    def get(self, name: str) -> ServedModel:
+        slot = self._slots.get(name)
+        if slot is None:
+            raise APIError(404, f"Unknown model {name!r}; this server serves {self.names()}.", field="name",
+                           expected=f"one of {self.names()}")
+        return slot.current
+
+    def status(self, name: str) -> dict:
+        slot = self._slots[name]
+        return {"path": str(slot.path), "last_reload_error": slot.last_error}
+
+    async def reload(self, name: str, *, force: bool = False) -> tuple[ServedModel, bool]:
+        """Load the file again if it changed (or ``force``); returns (serving model, whether it was swapped).
+
+        Raises :class:`APIError` 422 when the new file cannot be loaded; the previous version keeps serving.
+        """
+        self.get(name)
+        slot = self._slots[name]
+        async with slot.lock:
+            sig = _signature(slot.path)
+            if not force and sig == slot.signature:
+                return slot.current, False
+            try:
+                new = await asyncio.to_thread(self._load, name, slot.path)
+            except (LearnloopError, OSError) as exc:
+                slot.failed_signature = sig
+                slot.last_error = f"{type(exc).__name__}: {exc}"
+                raise APIError(422, f"Model file {str(slot.path)!r} could not be loaded ({exc}); still serving "
+                                    f"version {slot.current.version}.", field="file") from None
+            old, slot.current, slot.signature, slot.last_error = slot.current, new, sig, None
+            if self.on_swap and new.version != old.version:
+                self.on_swap(old, new)
+            return new, new.version != old.version
+
+    async def watch(self, interval: float = 1.0) -> None:
+        """Poll every file's mtime and size each ``interval`` seconds and reload files that changed (forever)."""
+        while True:
+            await asyncio.sleep(interval)
+            for name, slot in list(self._slots.items()):
+                sig = _signature(slot.path)
+                if sig is None or sig == slot.signature or sig == slot.failed_signature:
+                    continue
+                try:
+                    await self.reload(name)
+                except APIError:
+                    pass                                  # recorded in slot.last_error; retried when it changes
+
+
+def now_iso() -> str:
+    return datetime.fromtimestamp(time.time(), tz=timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,101 @@
+"""Request and response schemas, for the OpenAPI document.
+
+The hot endpoints parse bodies themselves (orjson straight to NumPy, :mod:`learnloop.serving.parsing`); these
+pydantic models describe the same contract so the generated OpenAPI spec (``/openapi.json``, ``/docs``) is complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Label = int | str
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instances: list[list[Any]] = Field(
+        ..., min_length=1,
+        description="n >= 1 instances, each of the model's input shape (a list of numbers for a (n, d) model, "
+                    "nested lists for images). Finite numbers only: NaN, Infinity, booleans, strings and nulls are "
+                    "refused with 422 naming the field.")
+
+
+class Prediction(BaseModel):
+    label: Label | None = Field(None, description="Predicted class label (classifiers).")
+    probabilities: list[float] | None = Field(
+        None, description="Probability of each class, in the order of the model's classes (classifiers).")
+    value: float | list[float] | None = Field(None, description="Predicted value(s) (regressors).")
+
+
+class PredictResponse(BaseModel):
+    predictions: list[Prediction] = Field(..., description="One prediction per instance, in request order.")
+    model_version: str = Field(..., description="Version (content hash) of the model file that answered.")
+    request_id: str = Field(..., description="Id of the logged request; send it back with :feedback.")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(..., description="What was wrong, where, what was expected and what arrived.")
+    field: str | None = Field(None, description="The part of the request at fault, e.g. 'instances[2][5]'.")
+    expected: str | None = Field(None, description="What that part should hold.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    task: str = Field(..., description="'multiclass', 'binary' or 'regression' (from the compiled loss).")
+    input_shape: list[int | None] = Field(..., description="Input shape, batch axis first (None).")
+    classes: list[Label] | None
+    loss: str | None
+    from_logits: bool
+    trained_at: str | None
+    loaded_at: str
+    file: str
+    has_reference_statistics: bool
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(..., min_length=1, description="request_id of an earlier prediction.")
+    label: Label = Field(..., description="The true label of that instance; one of the model's classes.")
+    instance: int = Field(0, ge=0, description="Which instance of that request (0 for single-row requests).")
+
+
+class LiveAccuracy(BaseModel):
+    labelled: int
+    correct: int
+    accuracy: float | None
+
+
+class FeedbackResponse(BaseModel):
+    request_id: str
+    instance: int
+    label: Label
+    predicted: Label | None
+    correct: bool
+    live_accuracy: LiveAccuracy
+
+
+class ReloadResponse(BaseModel):
+    model_version: str
+    previous_version: str
+    swapped: bool
+
+
+class FeatureDrift(BaseModel):
+    name: str
+    psi: float
+    ks_statistic: float | None
+    ks_pvalue: float | None
+
+
+class MonitorResponse(BaseModel):
+    model: str
+    model_version: str
+    requests_seen: int = Field(..., description="Instances added to the window since the server started "
+                                                "(plus those read back from the log at start).")
+    drift: dict | None = Field(None, description="window_size, status ('no_data'|'stable'|'moderate'|'drift'), "
+                                                 "max_psi, drifted_features, top, features, prediction.")
+    live_accuracy: LiveAccuracy
+    detail: str | None = None
