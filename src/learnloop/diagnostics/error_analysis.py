@@ -196,7 +196,7 @@ class ErrorAnalysis:
             manual = read_tag_csv(tags, len(self.y_true), self.ids)
             outside = sorted(set(manual) - set(self.tags))
             if outside:
-                shown = [self.ids[i] if self.ids is not None else i for i in outside[:5]]
+                shown = [self._id(i) for i in outside[:5]]
                 raise LearnloopError(
                     f"{tags}: examples {shown}{' ...' if len(outside) > 5 else ''} are not among the "
                     f"{len(self.sample)} sampled errors (seed={self.seed}); tag the examples listed by "
@@ -242,7 +242,7 @@ class ErrorAnalysis:
             out.writerow(["id", "tag", "true", "predicted", "text"])
             for i in self.sample.tolist():
                 text = self.texts[i] if self.texts is not None else ""
-                out.writerow([self.ids[i] if self.ids is not None else i, ";".join(sorted(self.tags[i])),
+                out.writerow([self._id(i), ";".join(sorted(self.tags[i])),
                               self._name(self.y_true[i]), self._name(self.y_pred[i]), text])
         return path
 
@@ -263,6 +263,9 @@ class ErrorAnalysis:
             return str(self.class_names[label.item() if hasattr(label, "item") else label])
         except (KeyError, IndexError, TypeError):
             return str(label)
+
+    def _id(self, i: int):
+        return self.ids[i] if self.ids is not None else i
 
     def _require_classification(self, what: str) -> None:
         if self.task != "classification":
@@ -291,11 +294,11 @@ class ErrorAnalysis:
         return rows
 
     def misclassified_texts(self, n: int | None = None) -> list[tuple[int, str, str, str]]:
-        """(id, true, predicted, text) for the sampled errors (the first ``n`` of them)."""
+        """(id, true, predicted, text) for the sampled errors (the first ``n`` of them); id from ``ids`` if given."""
         if self.texts is None:
             raise LearnloopError("misclassified_texts() needs texts=: pass the cv examples' texts to ErrorAnalysis.")
         chosen = self.sample.tolist()[:n]
-        return [(i, self._name(self.y_true[i]), self._name(self.y_pred[i]), self.texts[i]) for i in chosen]
+        return [(self._id(i), self._name(self.y_true[i]), self._name(self.y_pred[i]), self.texts[i]) for i in chosen]
 
     def _images(self) -> Array:
         if self.images is not None:
@@ -327,7 +330,7 @@ class ErrorAnalysis:
                 img = images[i]
                 ax.imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img,
                           cmap="gray_r" if img.ndim == 2 or img.shape[-1] == 1 else None)
-                ax.set_title(f"#{i} true {self._name(self.y_true[i])}\npred {self._name(self.y_pred[i])}",
+                ax.set_title(f"#{self._id(i)} true {self._name(self.y_true[i])}\npred {self._name(self.y_pred[i])}",
                              fontsize=8)
         if not chosen:
             fig.text(0.5, 0.5, "no errors", ha="center")
