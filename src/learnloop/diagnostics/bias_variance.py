@@ -38,24 +38,29 @@ class BiasVariance:
     variance gap of 4.0 points against a threshold of 1.48: high variance; its bias gap of 0.2 points is small.
     A baseline much worse than the model (a weak competing algorithm) does not hide a variance gap; a variance gap
     much larger than the bias gap can hide a moderate bias, so diagnose again after fixing the variance.
+    Near zero error every gap is large in relative terms; ``atol`` sets a floor under both thresholds (e.g. the
+    share of one example of the cv set, which :meth:`from_model` uses for classification).
 
     Args:
         baseline: error one can reasonably hope for (human level, a competing algorithm, experience).
         train: J_train.
         cv: J_cv.
         tolerance: relative size of a gap that counts as large, >= 0.
+        atol: absolute floor of both thresholds, >= 0.
     """
 
     baseline: float
     train: float
     cv: float
     tolerance: float = DEFAULT_TOLERANCE
+    atol: float = 0.0
 
     def __post_init__(self):
-        for name in ("baseline", "train", "cv", "tolerance"):
+        for name in ("baseline", "train", "cv", "tolerance", "atol"):
             object.__setattr__(self, name, _finite(name, getattr(self, name)))
-        if self.tolerance < 0:
-            raise LearnloopError(f"BiasVariance expects tolerance >= 0; got {self.tolerance!r}.")
+        for name in ("tolerance", "atol"):
+            if getattr(self, name) < 0:
+                raise LearnloopError(f"BiasVariance expects {name} >= 0; got {getattr(self, name)!r}.")
 
     @property
     def bias_gap(self) -> float:
@@ -69,13 +74,13 @@ class BiasVariance:
 
     @property
     def bias_threshold(self) -> float:
-        """The bias gap above which bias is high: tolerance x max(|baseline|, |J_train|, |J_cv|)."""
-        return self.tolerance * max(abs(self.baseline), abs(self.train), abs(self.cv))
+        """The bias gap above which bias is high: tolerance x max(|baseline|, |J_train|, |J_cv|), at least atol."""
+        return max(self.atol, self.tolerance * max(abs(self.baseline), abs(self.train), abs(self.cv)))
 
     @property
     def variance_threshold(self) -> float:
-        """The variance gap above which variance is high: tolerance x max(|J_train|, |J_cv|)."""
-        return self.tolerance * max(abs(self.train), abs(self.cv))
+        """The variance gap above which variance is high: tolerance x max(|J_train|, |J_cv|), at least atol."""
+        return max(self.atol, self.tolerance * max(abs(self.train), abs(self.cv)))
 
     @property
     def high_bias(self) -> bool:
@@ -98,6 +103,7 @@ class BiasVariance:
 
     def as_dict(self) -> dict:
         return {"baseline": self.baseline, "j_train": self.train, "j_cv": self.cv, "tolerance": self.tolerance,
+                "atol": self.atol,
                 "bias_gap": self.bias_gap, "variance_gap": self.variance_gap,
                 "bias_threshold": self.bias_threshold, "variance_threshold": self.variance_threshold,
                 "verdict": self.verdict}
@@ -105,7 +111,7 @@ class BiasVariance:
     @classmethod
     def from_model(cls, model, splits, baseline: float | None = None, kind: str = "auto",
                    tolerance: float = DEFAULT_TOLERANCE, threshold: float = 0.5,
-                   baseline_method: str = "linear") -> BiasVariance:
+                   baseline_method: str = "linear", atol: float | None = None) -> BiasVariance:
         """Diagnose a model fitted on ``splits.train``.
 
         Args:
@@ -116,13 +122,16 @@ class BiasVariance:
             tolerance: see the class docstring.
             threshold: probability cut for single-output classifiers.
             baseline_method: method of :func:`estimate_baseline` when no baseline is given.
+            atol: floor of the thresholds; default one cv example's share (1 / m_cv) for classification, else 0.
         """
         if splits.cv is None:
             raise LearnloopError(f"BiasVariance.from_model needs a cross-validation set; got {splits!r}.")
         j = j_measures(model, splits, kind=kind, threshold=threshold)
         if baseline is None:
             baseline = estimate_baseline(splits.train.x, splits.train.y, kind=j.kind, method=baseline_method)
-        return cls(baseline=baseline, train=j.j_train, cv=j.j_cv, tolerance=tolerance)
+        if atol is None:
+            atol = 1.0 / splits.cv.m if j.kind == "classification" else 0.0
+        return cls(baseline=baseline, train=j.j_train, cv=j.j_cv, tolerance=tolerance, atol=atol)
 
 
 BASELINE_METHODS = ("linear", "dummy")

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from learnloop.diagnostics import _stacked
 from learnloop.diagnostics.fitting import as_builder, fit_and_measure, make_options, require_cv
 from learnloop.diagnostics.parallel import run_parallel
 from learnloop.errors import LearnloopError
+from learnloop.utils import set_seed
 
 FALLING_RTOL = 0.01     # J_cv "still falling": more than 1% lower per doubling of m at the end of the curve
 
@@ -177,6 +179,21 @@ def _training_sizes(sizes, m: int) -> np.ndarray:
     return sizes
 
 
+def _use_stack(stack, build, values: list, splits, options) -> bool:
+    if stack is False or (stack == "auto" and len(values) < 2):
+        return False
+    if stack not in (True, "auto"):
+        raise LearnloopError(f"stack must be True, False or 'auto'; got {stack!r}.")
+    if options.seed is not None:
+        set_seed(options.seed)
+    ok = _stacked.probe(build, values, splits.train.x.shape, options.fit_kwargs)
+    if stack is True and not ok:
+        raise LearnloopError("validation_curve(stack=True) needs learnloop Sequential Dense networks that differ "
+                             "only in regularization, with Adam or SGD and a from_logits crossentropy or MSE loss, "
+                             "and only batch_size/shuffle in fit_kwargs; use stack='auto' to fall back.")
+    return ok
+
+
 def learning_curve(build: Callable[[], Any], splits, sizes: Sequence[float] | None = None, n_jobs: int | None = None,
                    seed: int | None = 0, kind: str = "auto", epochs: int = 100, fit_kwargs: dict | None = None,
                    threshold: float = 0.5, baseline: float | None = None) -> LearningCurve:
@@ -209,7 +226,8 @@ def learning_curve(build: Callable[[], Any], splits, sizes: Sequence[float] | No
 
 def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name: str = "lambda",
                      n_jobs: int | None = None, seed: int | None = 0, kind: str = "auto", epochs: int = 100,
-                     fit_kwargs: dict | None = None, threshold: float = 0.5, keep_best: bool = True) -> ValidationCurve:
+                     fit_kwargs: dict | None = None, threshold: float = 0.5, keep_best: bool = True,
+                     stack: bool | str = "auto") -> ValidationCurve:
     """Fit ``build(value)`` for each value on the training set and measure J_train and J_cv.
 
     Args:
@@ -221,6 +239,10 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
         seed: global seed set before each build.
         kind, epochs, fit_kwargs, threshold: how models are trained and measured (see ``FitOptions``).
         keep_best: keep the fitted model with the lowest J_cv as ``best_model``.
+        stack: train the k models together, one batched matmul per layer (see
+            :mod:`learnloop.diagnostics._stacked`): ``"auto"`` when the builder's models allow it (learnloop Dense
+            networks differing only in regularization), ``True`` to require it, ``False`` for separate fits.
+            With ``n_jobs`` workers, the values are split into that many stacks.
 
     Returns:
         :class:`ValidationCurve` with arrays of shape (k,) and the best index/value.
@@ -231,8 +253,15 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
     if not values:
         raise LearnloopError(f"validation_curve expects at least one value of {name!r}; got none.")
     options = make_options(kind, splits.train.y, epochs, fit_kwargs, threshold, seed)
-    calls = [(build, (v,), splits, options, None, keep_best) for v in values]
-    results = run_parallel(fit_and_measure, calls, n_jobs)
+    if _use_stack(stack, build, values, splits, options):
+        from joblib import effective_n_jobs
+
+        chunks = np.array_split(np.arange(len(values)), min(len(values), effective_n_jobs(n_jobs)))
+        calls = [(build, [values[i] for i in chunk], splits, options, keep_best) for chunk in chunks]
+        results = [r for part in run_parallel(_stacked.fit_and_measure_stacked, calls, n_jobs) for r in part]
+    else:
+        calls = [(build, (v,), splits, options, None, keep_best) for v in values]
+        results = run_parallel(fit_and_measure, calls, n_jobs)
     j_cv = np.array([r[1] for r in results])
     best = int(np.argmin(j_cv))
     return ValidationCurve(name=name, values=values_array(values), j_train=np.array([r[0] for r in results]),
