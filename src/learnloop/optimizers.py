@@ -7,7 +7,9 @@ so a step is a handful of vectorized operations whatever the number of layers.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -15,6 +17,18 @@ from learnloop._registry import lookup
 from learnloop.errors import LearnloopError
 
 Array = np.ndarray
+
+_BLOCK = 1 << 15             # elements updated together: the block's arrays stay in cache across the update's ops
+_PARALLEL_MIN = 1 << 17      # below this many parameters, a second thread costs more than it saves
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_THREADS - 1, thread_name_prefix="learnloop-optimizer")
+    return _pool
 
 
 class Variable:
@@ -149,9 +163,36 @@ class Optimizer:
                 norm = float(np.sqrt(np.vdot(grad, grad)))
                 if norm > self.clipnorm:
                     grad = grad * (self.clipnorm / norm)
-            if self.weight_decay:
-                param -= (self._learning_rate.value * self.weight_decay) * param
-            self.update(param, grad, *self._slots(param), t=self.iterations)
+            self._update_blocked(param, grad, self._slots(param), self.iterations)
+
+    def _step(self, param: Array, grad: Array, slots, t: int) -> None:
+        if self.weight_decay:
+            param -= (self._learning_rate.value * self.weight_decay) * param
+        self.update(param, grad, *slots, t=t)
+
+    def _update_blocked(self, param: Array, grad: Array, slots: list[Array], t: int) -> None:
+        # Every update here is elementwise, so cache-sized blocks (and, for big models, two threads: NumPy's
+        # ufuncs release the GIL) give the same numbers as one pass over the whole array, faster.
+        arrays = (param, grad, *slots)
+        if param.size < 2 * _BLOCK or not all(a.flags.c_contiguous for a in arrays):
+            self._step(param, grad, slots, t)
+            return
+        flat = [a.reshape(-1) for a in arrays]
+
+        def work(lo: int, hi: int) -> None:
+            for a in range(lo, hi, _BLOCK):
+                b = min(a + _BLOCK, hi)
+                self._step(flat[0][a:b], flat[1][a:b], [f[a:b] for f in flat[2:]], t)
+
+        n = param.size
+        if n < _PARALLEL_MIN or _THREADS == 1:
+            work(0, n)
+            return
+        bounds = [(n * i // _THREADS) // _BLOCK * _BLOCK for i in range(_THREADS)] + [n]
+        futures = [_executor().submit(work, bounds[i], bounds[i + 1]) for i in range(1, _THREADS)]
+        work(bounds[0], bounds[1])
+        for future in futures:
+            future.result()
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's ``apply_gradients(zip(grads, vars))``."""
