@@ -25,9 +25,10 @@ def register(subparsers) -> None:
                    help="larger request bodies get 413 (default 1048576)")
     p.add_argument("--max-concurrency", type=_positive, default=128, metavar="N",
                    help="requests in flight beyond N get 503 at once (default 128)")
-    p.add_argument("--synchronous", choices=("full", "normal"), default="full",
-                   help="prediction-log durability: full fsyncs every commit (survives power loss); normal "
-                        "survives a killed server but not a machine crash (default full)")
+    p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
+                   help="prediction-log durability: normal (default) keeps every acknowledged request through a "
+                        "killed server but not through a machine crash; full also fsyncs each commit (survives "
+                        "power loss, fewer requests per second)")
     p.add_argument("--watch-interval", type=float, default=1.0, metavar="SECONDS",
                    help="check the model file for a new version this often; 0 disables (default 1)")
     p.add_argument("--access-log", action="store_true", help="print one line per request")

@@ -57,7 +57,7 @@ def _body_doc(model: type, example: dict) -> dict:
 
 
 def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictions.sqlite",
-               max_body_bytes: int = 1 << 20, max_concurrency: int = 128, synchronous: str = "full",
+               max_body_bytes: int = 1 << 20, max_concurrency: int = 128, synchronous: str = "normal",
                watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader) -> FastAPI:
     """A FastAPI app serving ``models`` (name -> model file).
 
@@ -66,7 +66,8 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         log_db: SQLite file of the prediction log (created if missing).
         max_body_bytes: larger request bodies get 413.
         max_concurrency: requests beyond this many in flight get 503 at once.
-        synchronous: ``"full"`` or ``"normal"``, the prediction log's durability (see predlog).
+        synchronous: ``"normal"`` (acknowledged rows survive a killed server) or ``"full"`` (they also survive a
+            power loss, at about concurrency / (2 x fsync time) requests per second); see predlog.
         watch_interval: seconds between checks of the model files' mtime (0 disables; ``:reload`` still works).
         window_size: instances in the drift window.
         loader: path -> model (``learnloop.load_model``).

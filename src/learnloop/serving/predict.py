@@ -73,16 +73,11 @@ class PredictHandler:
         """ASGI app for ``POST {prefix}{name}:predict``; the caller checked method and path."""
         path = scope["path"]
         name = path[path.index("/models/") + 8:-len(SUFFIX)]
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":        # client went away before sending the body
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
         try:
-            rid, payload = await self.respond(name, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            body = await _read_body(receive)
+            if body is None:                           # the client went away before sending the body
+                return
+            rid, payload = await self.respond(name, body)
         except LearnloopError as exc:                      # APIError, or the model refusing the input
             if not isinstance(exc, APIError):
                 exc = APIError(422, str(exc))
@@ -96,3 +91,14 @@ class PredictHandler:
             (b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload)),
             (b"x-request-id", rid.encode())]})
         await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive) -> bytes | None:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -1,0 +1,56 @@
+"""Serving fixtures: a small digits classifier saved with reference statistics, and a test client for its app."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from serving_helpers import train_digits_model
+
+pytest.importorskip("fastapi")
+pytest.importorskip("orjson")
+pytest.importorskip("prometheus_client")
+
+with warnings.catch_warnings():      # starlette warns at import when it finds httpx rather than httpx2
+    warnings.filterwarnings("ignore", message=".*httpx2")
+    from starlette.testclient import TestClient  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def digits_model_file(tmp_path_factory) -> Path:
+    return train_digits_model(tmp_path_factory.mktemp("models") / "digits.llm")
+
+
+@pytest.fixture
+def model_file(digits_model_file, tmp_path) -> Path:
+    """A private copy of the digits model (tests may overwrite it)."""
+    path = tmp_path / "digits.llm"
+    path.write_bytes(digits_model_file.read_bytes())
+    return path
+
+
+@pytest.fixture
+def make_client(model_file, tmp_path):
+    """make_client(**create_app kwargs) -> a started TestClient (lifespan run) serving the model as 'digits'."""
+    from learnloop.serving.app import create_app
+
+    clients = []
+
+    def make(**kwargs) -> TestClient:
+        kwargs.setdefault("log_db", tmp_path / "predictions.sqlite")
+        kwargs.setdefault("watch_interval", 0)
+        app = create_app({"digits": model_file}, **kwargs)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
