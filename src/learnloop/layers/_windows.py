@@ -11,9 +11,29 @@ from numpy.lib.stride_tricks import as_strided
 
 from learnloop.errors import LearnloopError
 from learnloop.layers.base import unique_name
+from learnloop.shapes import SymbolicTensor
 
 Array = np.ndarray
 Pads = tuple[tuple[int, int], tuple[int, int]]   # ((top, bottom), (left, right))
+
+
+class SpatialInput:
+    """Mixin for layers on (batch, *spatial, channels): checks the rank of arrays before anything else."""
+
+    rank = 2
+    layout = "(batch, height, width, channels)"
+
+    def check_rank(self, shape) -> None:
+        shape = tuple(shape)
+        if len(shape) != self.rank + 2:
+            hint = " Add a channel axis: x[..., None]." if len(shape) == self.rank + 1 else ""
+            raise LearnloopError(
+                f"{type(self).__name__} '{self.name}' expects {self.layout}; got shape {shape}.{hint}")
+
+    def __call__(self, inputs, training: bool = False):
+        if not isinstance(inputs, SymbolicTensor):
+            self.check_rank(np.shape(inputs))
+        return super().__call__(inputs, training=training)
 
 
 def default_name(kwargs: dict, prefix: str) -> dict:

@@ -18,11 +18,8 @@ from learnloop.layers import _windows as win
 from learnloop.layers.base import Array, Layer, Shape
 
 
-class _Conv(Layer):
+class _Conv(win.SpatialInput, Layer):
     """Shared body of the convolutions; subclasses set ``rank`` and ``layout``."""
-
-    rank = 2
-    layout = "(batch, height, width, channels)"
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
@@ -57,15 +54,8 @@ class _Conv(Layer):
         self._pad2 = (pad_h, self.padding)
 
     # ---- shapes --------------------------------------------------------------------------------------------
-    def _check_rank(self, shape: Shape) -> None:
-        shape = tuple(shape)
-        if len(shape) != self.rank + 2:
-            hint = " Add a channel axis: x[..., None]." if len(shape) == self.rank + 1 else ""
-            raise LearnloopError(
-                f"{type(self).__name__} '{self.name}' expects {self.layout}; got shape {shape}.{hint}")
-
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         spatial = []
         for axis, n in enumerate(input_shape[1:-1]):
             out = win.output_length(n, self.kernel_size[axis], self.strides[axis], self.padding,
@@ -80,7 +70,7 @@ class _Conv(Layer):
         return (input_shape[0], *spatial, self.filters)
 
     def build(self, input_shape: Shape) -> None:
-        self._check_rank(input_shape)
+        self.check_rank(input_shape)
         c_in = input_shape[-1]
         if c_in is None:
             raise LearnloopError(
@@ -93,7 +83,7 @@ class _Conv(Layer):
         self.built = True
 
     def check_input_shape(self, shape: Shape) -> None:
-        self._check_rank(shape)
+        self.check_rank(shape)
         c_in = self.kernel.shape[-2]
         if shape[-1] != c_in:
             raise LearnloopError(

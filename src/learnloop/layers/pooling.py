@@ -16,18 +16,9 @@ from learnloop.layers import _windows as win
 from learnloop.layers.base import Array, Layer, Shape
 
 
-def _check_rank(layer: Layer, shape: Shape) -> None:
-    shape = tuple(shape)
-    if len(shape) != layer.rank + 2:
-        hint = " Add a channel axis: x[..., None]." if len(shape) == layer.rank + 1 else ""
-        raise LearnloopError(f"{type(layer).__name__} '{layer.name}' expects {layer.layout}; got shape {shape}.{hint}")
-
-
-class _Pooling(Layer):
+class _Pooling(win.SpatialInput, Layer):
     """Shared body of the windowed pooling layers; subclasses set ``rank``, ``layout`` and the reduction."""
 
-    rank = 2
-    layout = "(batch, height, width, channels)"
     prefix = "pooling2d"
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None, **kwargs):
@@ -42,7 +33,7 @@ class _Pooling(Layer):
         self._pad2 = ("valid" if self.rank == 1 else self.padding, self.padding)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _check_rank(self, input_shape)
+        self.check_rank(input_shape)
         spatial = [win.output_length(n, p, s, self.padding)
                    for n, p, s in zip(input_shape[1:-1], self.pool_size, self.strides)]
         if any(n is not None and n <= 0 for n in spatial):
@@ -178,11 +169,9 @@ class AveragePooling2D(_AveragePooling):
     prefix = "average_pooling2d"
 
 
-class _GlobalPooling(Layer):
+class _GlobalPooling(win.SpatialInput, Layer):
     """Reduce all spatial axes: (batch, ..., channels) -> (batch, channels), or keep them as 1s (``keepdims``)."""
 
-    rank = 2
-    layout = "(batch, height, width, channels)"
     prefix = "global_pooling2d"
 
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
@@ -191,11 +180,11 @@ class _GlobalPooling(Layer):
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        _check_rank(self, input_shape)
+        self.check_rank(input_shape)
         return (input_shape[0], *((1,) * self.rank if self.keepdims else ()), input_shape[-1])
 
     def check_input_shape(self, shape: Shape) -> None:
-        _check_rank(self, shape)
+        self.check_rank(shape)
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
         self._shape = x.shape
