@@ -57,7 +57,7 @@ def test_high_bias_offers_the_bias_fixes_bigger_network_first():
 
 
 def test_high_bias_with_sweeps_at_their_edges():
-    lam = _vc("lambda", [0.0, 0.1, 1.0], [0.155, 0.17, 0.2])
+    lam = _vc("lambda", [0.01, 0.1, 1.0], [0.155, 0.17, 0.2])
     assert advise(HIGH_BIAS, validation_curve=lam)[0].action == A.DECREASE_LAMBDA
     degree = _vc("degree", [1, 2, 3], [0.2, 0.18, 0.155])
     assert advise(HIGH_BIAS, validation_curve=degree)[0].action == A.POLYNOMIAL
@@ -76,3 +76,10 @@ def test_both_puts_bias_fixes_before_variance_fixes_on_ties():
 def test_good_fit_says_keep_it():
     advice = advise(BiasVariance(0.106, 0.11, 0.115))
     assert len(advice) == 1 and advice[0].action == A.KEEP and advice[0].priority == 1
+
+
+def test_decrease_lambda_sinks_when_the_best_lambda_is_already_zero():
+    lam = _vc("lambda", [0.0, 0.1, 1.0], [0.155, 0.17, 0.2])
+    advice = advise(HIGH_BIAS, validation_curve=lam)
+    decrease = next(a for a in advice if a.action == A.DECREASE_LAMBDA)
+    assert decrease.priority == len(advice) and "no regularization" in decrease.reason

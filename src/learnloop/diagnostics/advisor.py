@@ -96,10 +96,7 @@ def _bias_options(d: BiasVariance, lc, vc, sweep: str | None) -> list[tuple[floa
          if degree_edge else f"{gap}; polynomial features let it bend to the data."),
         (1.5, ADD_FEATURES, f"{gap}; new information about each example can explain what the current features "
                             f"cannot."),
-        (3.0 if lambda_edge else 1.5, DECREASE_LAMBDA,
-         f"The {vc.name} sweep's J_cv is lowest ({_g(vc.best_j_cv)}) at the smallest value tried, "
-         f"{vc.name}={vc.best_value:g}: regularization is holding the fit back." if lambda_edge
-         else f"{gap}; a smaller lambda lets the weights fit the training set more closely."),
+        _decrease_lambda(gap, vc, lambda_edge),
     ]
     if not d.high_variance:
         flat = lc is not None and not lc.cv_still_falling
@@ -108,6 +105,17 @@ def _bias_options(d: BiasVariance, lc, vc, sweep: str | None) -> list[tuple[floa
                         + (f" and the learning curve has flattened near {_g(lc.j_cv[-1])}" if flat else "")
                         + ", so more examples will not lower the error by themselves."))
     return options
+
+
+def _decrease_lambda(gap: str, vc, lambda_edge: bool) -> tuple[float, str, str]:
+    if lambda_edge and vc.best_value == 0:
+        return (0.2, DECREASE_LAMBDA, f"The {vc.name} sweep's J_cv is lowest ({_g(vc.best_j_cv)}) with no "
+                                      f"regularization at all, so regularization is not what holds the fit back.")
+    if lambda_edge:
+        return (3.0, DECREASE_LAMBDA, f"The {vc.name} sweep's J_cv is lowest ({_g(vc.best_j_cv)}) at the smallest "
+                                      f"value tried, {vc.name}={vc.best_value:g}: regularization is holding the "
+                                      f"fit back.")
+    return 1.5, DECREASE_LAMBDA, f"{gap}; a smaller lambda lets the weights fit the training set more closely."
 
 
 def advise(diagnosis: BiasVariance, learning_curve=None, validation_curve=None) -> list[Advice]:

@@ -131,7 +131,12 @@ def cost(model, x, y, kind: str, threshold: float = 0.5) -> float:
     if kind == "regression":
         return mse_cost(y, model.predict(x))
     labels = _sklearn_labels(model, x, threshold) if hasattr(model, "get_params") else None
-    return classification_error(y, model.predict(x) if labels is None else labels, threshold)
+    if labels is not None:
+        return classification_error(y, labels, threshold)
+    out = model.predict(x)
+    if getattr(getattr(model, "loss", None), "from_logits", False) and _rows(out, "yhat", "cost").shape[1] == 1:
+        out = 1.0 / (1.0 + np.exp(-np.asarray(out, dtype=np.float64)))     # the loss says these are logits
+    return classification_error(y, out, threshold)
 
 
 @dataclass(frozen=True)
