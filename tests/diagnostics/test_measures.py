@@ -74,3 +74,13 @@ def test_j_measures_of_a_learnloop_model_reads_its_logits(rng):
     j = j_measures(model, splits)
     assert j.j_cv == pytest.approx(np.mean(model.predict(splits.cv.x).argmax(axis=1) != splits.cv.y))
     assert j.j_train < 0.15
+
+
+def test_kind_is_read_from_the_targets():
+    from learnloop.diagnostics.measures import infer_kind
+
+    assert infer_kind(np.array([0, 1, 1])) == "classification"
+    assert infer_kind(np.array(["cat", "dog"])) == "classification"
+    assert infer_kind(np.array([0.0, 1.0, 2.0])) == "classification"
+    assert infer_kind(np.array([0.5, 1.25])) == "regression"
+    assert infer_kind(np.arange(25.0)) == "regression"                 # whole-number float targets, many values

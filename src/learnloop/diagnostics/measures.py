@@ -91,12 +91,20 @@ def classification_error(y, yhat, threshold: float = 0.5) -> float:
     return float(np.mean(truth != pred))
 
 
+MAX_FLOAT_CLASSES = 20
+
+
 def infer_kind(y) -> str:
-    """``"regression"`` for continuous targets, else ``"classification"`` (scikit-learn's ``type_of_target``)."""
+    """``"regression"`` for continuous targets (scikit-learn's ``type_of_target``) and for float targets with
+    more than 20 distinct values (whole-number counts or prices); otherwise ``"classification"``."""
     from sklearn.utils.multiclass import type_of_target
 
-    target = type_of_target(np.asarray(y))
-    return "regression" if target.startswith("continuous") else "classification"
+    y = np.asarray(y)
+    if type_of_target(y).startswith("continuous"):
+        return "regression"
+    if y.dtype.kind == "f" and len(np.unique(y)) > MAX_FLOAT_CLASSES:
+        return "regression"
+    return "classification"
 
 
 def check_kind(kind: str | None, y) -> str:
