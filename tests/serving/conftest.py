@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
-from serving_helpers import train_digits_model
 
 pytest.importorskip("fastapi")
 pytest.importorskip("orjson")
 pytest.importorskip("prometheus_client")
 
-with warnings.catch_warnings():      # starlette warns at import when it finds httpx rather than httpx2
-    warnings.filterwarnings("ignore", message=".*httpx2")
-    from starlette.testclient import TestClient  # noqa: E402
+from serving_helpers import TestClient, train_digits_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")

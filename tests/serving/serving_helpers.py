@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+with warnings.catch_warnings():      # starlette warns at import when it finds httpx rather than httpx2
+    warnings.filterwarnings("ignore", message=".*httpx2")
+    from starlette.testclient import TestClient  # noqa: F401
 
 
 def digits_xy() -> tuple[np.ndarray, np.ndarray]:

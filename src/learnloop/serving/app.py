@@ -95,6 +95,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        log.open()                                     # again, if an earlier lifespan closed it
         await asyncio.gather(*(asyncio.to_thread(m.prefill) for m in monitors.values()))
         watcher = asyncio.create_task(registry.watch(watch_interval)) if watch_interval > 0 else None
         try:
@@ -127,20 +128,20 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
     @app.post("/v1/models/{name}:predict", response_model=schemas.PredictResponse, tags=["predict"],
               responses=_errors(400, 404, 413, 422, 503), openapi_extra=_body_doc(schemas.PredictRequest, example),
               summary="Predict for a batch of instances")
-    async def predict(request: Request) -> Response:
+    async def predict(name: str, request: Request) -> Response:
         """Predictions for ``instances``; answered once the request is committed to the prediction log.
 
         (Requests normally reach the same code through the ASGI fast path in LimitsMiddleware.)
         """
-        rid, payload = await predictor.respond(request.path_params["name"], await request.body())
+        rid, payload = await predictor.respond(name, await request.body())
         return Response(payload, media_type=JSON, headers={"x-request-id": rid})
 
     @app.post("/v1/models/{name}:feedback", response_model=schemas.FeedbackResponse, tags=["monitor"],
               responses=_errors(400, 404, 413, 422, 503),
               openapi_extra=_body_doc(schemas.FeedbackRequest, {"request_id": "0f3c...", "label": 3, "instance": 0}),
               summary="Send the true label of an earlier prediction")
-    async def feedback(request: Request) -> Response:
-        served = registry.get(request.path_params["name"])
+    async def feedback(name: str, request: Request) -> Response:
+        served = registry.get(name)
         doc = load_json_object(await request.body(), '{"request_id": str, "label": ..., "instance": int}')
         result = await monitors[served.name].feedback(doc, log)
         return _json(result)

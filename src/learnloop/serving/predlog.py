@@ -156,14 +156,22 @@ class PredictionLog:
         self.synchronous = synchronous
         self.max_batch = min(int(max_batch), MAX_ROWS_PER_STATEMENT)
         self.on_commit = on_commit
-        self._conn = connect(self.path, synchronous)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._batchers: dict[asyncio.AbstractEventLoop, _Batcher] = {}
         self.committed_rows = 0
         self.commits = 0
         self.last_error: str | None = None
+        self._closed = True
+        self.open()
+
+    def open(self) -> None:
+        """Open the database and start the writer thread (done by the constructor; again after :meth:`close`)."""
+        if not self._closed:
+            return
+        self._conn = connect(self.path, self.synchronous)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._batchers: dict[asyncio.AbstractEventLoop, _Batcher] = {}
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="learnloop-predlog-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._conn, self._queue),
+                                        name="learnloop-predlog-writer", daemon=True)
         self._thread.start()
 
     # -- producers ------------------------------------------------------------------------------------------
@@ -201,13 +209,13 @@ class PredictionLog:
         self._thread.join(timeout)
 
     # -- the writer thread ----------------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, conn: sqlite3.Connection, items: queue.SimpleQueue) -> None:
         while True:
-            item = self._queue.get()
+            item = items.get()
             if item is _STOP:
                 break
             batch, batcher = item
-            error = self._commit(batch)
+            error = self._commit(conn, batch)
             if batcher is None:
                 for _, _, future in batch:
                     future.set_result(None) if error is None else future.set_exception(error)
@@ -216,9 +224,9 @@ class PredictionLog:
                     batcher.loop.call_soon_threadsafe(batcher.done, batch, error)
                 except RuntimeError:                 # that loop has closed: nobody is waiting any more
                     pass
-        self._conn.close()
+        conn.close()
 
-    def _commit(self, batch: list) -> BaseException | None:
+    def _commit(self, conn: sqlite3.Connection, batch: list) -> BaseException | None:
         """Insert ``batch`` with one multi-row statement per kind (one sqlite3 step, so the GIL is handed back
         and forth a few times per batch instead of twice per row), committing once."""
         start = time.perf_counter()
@@ -227,18 +235,18 @@ class PredictionLog:
             by_kind.setdefault(kind, []).append(row)
         try:
             if len(by_kind) > 1:
-                self._conn.execute("BEGIN")
+                conn.execute("BEGIN")
             for kind, rows in by_kind.items():
                 head, values = INSERT[kind]
-                self._conn.execute(head + ",".join([values] * len(rows)), [v for r in rows for v in r])
+                conn.execute(head + ",".join([values] * len(rows)), [v for r in rows for v in r])
             if len(by_kind) > 1:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
         except (sqlite3.Error, KeyError) as exc:
             error = PredictionLogError(f"Prediction log {str(self.path)!r}: commit of {len(batch)} rows failed: {exc}")
             self.last_error = str(error)
-            if self._conn.in_transaction:
+            if conn.in_transaction:
                 try:
-                    self._conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
             return error
