@@ -306,7 +306,7 @@ class ErrorAnalysis:
         if self.x is not None:
             x = np.asarray(self.x)
             side = int(round(np.sqrt(x[0].size)))
-            if x.ndim == 2 and side * side == x.shape[1]:
+            if x.ndim == 2 and side * side == x.shape[1] and side >= 8:
                 return x.reshape(len(x), side, side)            # square flat rows, e.g. 8x8 digits
             if x.ndim in (3, 4):
                 return x
@@ -335,6 +335,25 @@ class ErrorAnalysis:
         if not chosen:
             fig.text(0.5, 0.5, "no errors", ha="center")
         fig.suptitle(f"{len(chosen)} of {len(self.errors)} misclassified examples", fontsize=9)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png")
+        return path
+
+    def plot_confusion_matrix(self, path: str | Path) -> Path:
+        """A PNG of :meth:`confusion_matrix` (rows true, columns predicted), drawn by scikit-learn's display."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from sklearn.metrics import ConfusionMatrixDisplay
+
+        labels = [self._name(np.asarray(v)) for v in self.labels()]
+        side = min(12.0, 3.0 + 0.45 * len(labels))
+        fig = Figure(figsize=(side, side), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ConfusionMatrixDisplay(self.confusion_matrix(), display_labels=labels).plot(ax=ax, colorbar=False)
+        ax.set_title(f"{len(self.errors)} of {self.n} misclassified")
         fig.tight_layout()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
