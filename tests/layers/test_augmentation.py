@@ -110,3 +110,18 @@ def test_layers_train_inside_a_model_and_are_skipped_by_predict():
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert_array_equal(model.predict(x), model.predict(x))              # inference is deterministic
     assert np.mean(model.predict(x).argmax(1) == y) > 0.9
+
+
+def test_a_model_with_augmentation_layers_saves_and_loads(tmp_path, rng):
+    from learnloop import Input, Sequential, load_model
+    from learnloop.layers import Dense, Flatten
+
+    model = Sequential([Input((8, 8, 1)), RandomRotation((-0.05, 0.1), seed=3), RandomZoom(0.1, width_factor=0.2),
+                        RandomTranslation(0.1, 0.1, fill_mode="constant"), GaussianNoise(0.1), Flatten(), Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "augmented.zip")
+    loaded = load_model(tmp_path / "augmented.zip")
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in model.layers]
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    x = rng.random((4, 8, 8, 1)).astype(np.float32)
+    assert_allclose(loaded.predict(x), model.predict(x))

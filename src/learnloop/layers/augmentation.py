@@ -39,6 +39,11 @@ def _factor_range(factor, where: str, name: str) -> tuple[float, float]:
     return -factor, factor
 
 
+def _as_config(factor):
+    """Factors as JSON keeps them: a (low, high) pair becomes a list, so a saved and loaded config compares equal."""
+    return [float(f) for f in factor] if isinstance(factor, (tuple, list)) else factor
+
+
 def _taps(coord: Array, size: int, mode: str, order: int) -> list[tuple[Array, Array]]:
     """(index, weight) pairs along one axis that scipy's order-0/1 interpolation reads, indices mapped into range."""
     if order == 0:
@@ -163,7 +168,7 @@ class RandomRotation(_RandomAffine):
     def __init__(self, factor, fill_mode: str = "reflect", interpolation: str = "bilinear", seed: int | None = None,
                  fill_value: float = 0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
-        self.factor = factor
+        self.factor = _as_config(factor)
         self._range = _factor_range(factor, "RandomRotation", "factor")
 
     def _draw(self, n, h, w, rng):
@@ -186,7 +191,7 @@ class RandomZoom(_RandomAffine):
     def __init__(self, height_factor, width_factor=None, fill_mode: str = "reflect", interpolation: str = "bilinear",
                  seed: int | None = None, fill_value: float = 0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_factor, self.width_factor = _as_config(height_factor), _as_config(width_factor)
         self._h = _factor_range(height_factor, "RandomZoom", "height_factor")
         self._w = None if width_factor is None else _factor_range(width_factor, "RandomZoom", "width_factor")
         if min(self._h[0], (self._w or self._h)[0]) <= -1:
@@ -215,7 +220,7 @@ class RandomTranslation(_RandomAffine):
     def __init__(self, height_factor, width_factor, fill_mode: str = "reflect", interpolation: str = "bilinear",
                  seed: int | None = None, fill_value: float = 0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_factor, self.width_factor = _as_config(height_factor), _as_config(width_factor)
         self._h = _factor_range(height_factor, "RandomTranslation", "height_factor")
         self._w = _factor_range(width_factor, "RandomTranslation", "width_factor")
 
