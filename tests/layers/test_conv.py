@@ -454,3 +454,23 @@ def test_conv1d_matches_torch_forward_and_backward(rng, kernel_size, strides, pa
     assert_allclose(out, yt.detach().numpy().transpose(0, 2, 1), atol=1e-10)
     assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 1), atol=1e-10)
     assert_allclose(layer.grads["kernel"], wt.grad.numpy().transpose(2, 1, 0), atol=1e-10)
+
+
+# ---- oracle: Keras itself, when installed ------------------------------------------------------------------------
+@pytest.mark.parametrize("name, kwargs, shape", [
+    ("Conv2D", {"filters": 3, "kernel_size": (2, 4), "strides": (2, 3), "padding": "same"}, (2, 7, 8, 2)),
+    ("Conv2D", {"filters": 3, "kernel_size": 4, "padding": "same", "dilation_rate": 2}, (2, 9, 8, 2)),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "strides": 2, "activation": "relu"}, (2, 8, 9, 3)),
+    ("Conv1D", {"filters": 3, "kernel_size": 4, "strides": 2, "padding": "same"}, (2, 9, 2)),
+    ("Conv1D", {"filters": 3, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, (2, 9, 2)),
+])
+def test_conv_matches_keras_with_the_same_weights(rng, name, kwargs, shape):
+    keras = pytest.importorskip("keras")
+    x = rng.normal(size=shape).astype(np.float32)
+    theirs = getattr(keras.layers, name)(**kwargs, bias_initializer="random_normal")
+    expected = np.asarray(theirs(x))
+    ours = getattr(learnloop.layers, name)(**kwargs)
+    ours(x)
+    ours.set_weights(theirs.get_weights())                                  # Keras's arrays, unchanged
+    assert ours.compute_output_shape((None, *shape[1:])) == tuple(theirs.compute_output_shape((None, *shape[1:])))
+    assert_allclose(ours(x), expected, atol=1e-5)

@@ -289,3 +289,21 @@ def test_global_pooling_matches_torch_forward_and_backward(rng, cls):
     yt.backward(torch.tensor(g))
     assert_allclose(out, yt.detach().numpy(), atol=1e-12)
     assert_allclose(dx, xt.grad.numpy(), atol=1e-12)
+
+
+# ---- oracle: Keras itself, when installed ------------------------------------------------------------------------
+@pytest.mark.parametrize("cls, kwargs, shape", [
+    (MaxPooling2D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 8, 7, 2)),
+    (AveragePooling2D, {"pool_size": (2, 3), "strides": (2, 2), "padding": "same"}, (2, 7, 8, 2)),
+    (AveragePooling1D, {"pool_size": 4, "strides": 3, "padding": "same"}, (2, 10, 2)),
+    (MaxPooling1D, {"pool_size": 2}, (2, 9, 2)),
+    (GlobalAveragePooling2D, {"keepdims": True}, (2, 5, 4, 3)),
+    (GlobalMaxPooling1D, {}, (2, 5, 3)),
+])
+def test_pooling_matches_keras(rng, cls, kwargs, shape):
+    keras = pytest.importorskip("keras")
+    x = rng.normal(size=shape).astype(np.float32)
+    theirs = getattr(keras.layers, cls.__name__)(**kwargs)
+    ours = cls(**kwargs)
+    assert ours.compute_output_shape((None, *shape[1:])) == tuple(theirs.compute_output_shape((None, *shape[1:])))
+    assert_allclose(ours(x), np.asarray(theirs(x)), atol=1e-6)
