@@ -67,6 +67,7 @@ def atomic_write(path, mode: str = "wb"):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())                    # mkstemp makes 0600; give the file the usual mode
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -77,6 +78,12 @@ def atomic_write(path, mode: str = "wb"):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_overwrite(path, overwrite: bool) -> None:

@@ -7,6 +7,7 @@ advice -> J_test of the chosen model (measured once, at the end).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -65,7 +66,7 @@ def _lambda_builder(net, units):
 
 def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int = 0, quick: bool = False,
              n_jobs: int | None = None, architectures=None, lambdas=None, sizes=None, epochs: int | None = None,
-             batch_size: int = 32) -> dict:
+             batch_size: int = 32, progress: Callable[[str], None] | None = None) -> dict:
     """Run the loop and return what it found.
 
     Args:
@@ -78,6 +79,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         architectures, lambdas, sizes, epochs: override the ladder of hidden-layer sizes, the course lambdas
             (penalty lambda / 2m), the learning-curve fractions and the epochs of every fit.
         batch_size: mini-batch size of every fit.
+        progress: called with the name of each stage as it starts ("baseline", "architectures", ...).
 
     Returns:
         ``{"results": JSON-able dict, "model": the chosen fitted model, "splits": the Splits, "curves":
@@ -85,6 +87,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         With classification the model predicts indices into ``results["classes"]``.
     """
     timings, start = {}, time.perf_counter()
+    report = progress or (lambda stage: None)
     settings = dict(QUICK if quick else FULL)
     for key, value in (("architectures", architectures), ("lambdas", lambdas), ("sizes", sizes),
                        ("epochs", epochs)):
@@ -104,6 +107,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     timings["split"] = time.perf_counter() - start
 
     t = time.perf_counter()
+    report("baseline")
     baseline_source = "given"
     if baseline is None:
         baseline = estimate_baseline(splits.train.x, splits.train.y, kind=kind, seed=seed)
@@ -125,6 +129,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     atol = 1.0 / splits.cv.m if kind == "classification" else 0.0
 
     t = time.perf_counter()
+    report("architectures")
     arch = validation_curve(_arch_builder(net, 0.0), [tuple(a) for a in settings["architectures"]], splits,
                             name="architecture", keep_best=False, **common)
     units = arch.best_value
@@ -132,12 +137,14 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     timings["architecture"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    report("lambda")
     lam_curve = validation_curve(_lambda_builder(net, units), [float(v) for v in settings["lambdas"]], splits,
                                  name="lambda", **common)
     model, lam = lam_curve.best_model, float(lam_curve.best_value)
     timings["lambda"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    report("learning curve")
     lc = learning_curve(partial(net, units, lam), splits, sizes=settings["sizes"], baseline=baseline, **common)
     timings["learning_curve"] = time.perf_counter() - t
 

@@ -1,0 +1,153 @@
+"""Turn what :func:`learnloop.diagnostics.loop.diagnose` found into plots, tables and the report page.
+
+``LoopReport`` collects the parts as the loop runs (plots, error analysis, fairness audit), then writes
+``report.html`` and ``report.json`` and prints a five-line summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from learnloop.report.html import Figure, Report, Table, write_report
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value) or "linear"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _labels(model, x) -> np.ndarray:
+    out = model.predict(x)
+    return np.argmax(out, axis=1) if out.shape[1] > 1 else (out[:, 0] >= 0).astype(np.int64)
+
+
+class LoopReport:
+    """The parts of the report for one run of the loop.
+
+    Args:
+        found: the dict :func:`~learnloop.diagnostics.loop.diagnose` returns.
+        data: the :class:`~learnloop.data.datasets.Dataset` the loop ran on.
+        out: the folder for the PNGs and the report.
+    """
+
+    def __init__(self, found: dict, data, out: Path):
+        self.found, self.data, self.out = found, data, Path(out)
+        self.results = found["results"]
+        self.figures: list[Figure] = []
+        self.tables: list[Table] = []
+        self.extra: dict = {}
+        self.measure = "fraction misclassified" if data.task == "classification" else "squared error / 2"
+
+    # ---- parts ---------------------------------------------------------------------------------------------
+    def add_curves(self) -> None:
+        curves = self.found["curves"]
+        arch, lam, lc = curves["architecture"], curves["lambda"], curves["learning"]
+        for curve, name, title, caption in (
+                (arch, "architecture.png", "Network size",
+                 "J_train and J_cv for each architecture of the ladder; the one with the lowest J_cv is kept."),
+                (lam, "lambda.png", "Regularization",
+                 "J_cv against lambda (the course's lambda/2m penalty): too little overfits, too much underfits."),
+                (lc, "learning_curve.png", "Learning curve",
+                 "J_train and J_cv as the training set grows: a gap that stays open means more data helps.")):
+            curve.plot(self.out / name)
+            self.figures.append(Figure(title, self.out / name, caption))
+        self.tables += [
+            Table("Architecture ladder", ["hidden units", "J_train", "J_cv"],
+                  [[_fmt(v), a, b] for v, a, b in zip(arch.values, arch.j_train, arch.j_cv)],
+                  f"chosen: {_fmt(arch.best_value)}"),
+            Table("Lambda sweep", ["lambda", "J_train", "J_cv"],
+                  [[_fmt(float(v)), a, b] for v, a, b in zip(lam.values, lam.j_train, lam.j_cv)],
+                  f"chosen: lambda = {_fmt(float(lam.best_value))}"),
+            Table("Learning curve", ["m (training examples)", "J_train", "J_cv"],
+                  [[int(m), a, b] for m, a, b in zip(lc.sizes, lc.j_train, lc.j_cv)],
+                  "J_cv still falling at the largest m: more data should help" if lc.cv_still_falling else ""),
+        ]
+
+    def add_error_analysis(self) -> None:
+        from learnloop.diagnostics.error_analysis import ErrorAnalysis
+
+        model, cv = self.found["model"], self.found["splits"].cv
+        classes = self.results["classes"]
+        if self.data.task == "classification":
+            names = self.data.classes if self.data.classes is not None else classes
+            images = None if self.data.images is None else self.data.images[cv.indices]
+            analysis = ErrorAnalysis(cv.y, _labels(model, cv.x), x=cv.x, images=images, seed=0,
+                                     task="classification", class_names=list(names) if names is not None else None)
+            rows = [[r.label if names is None else names[int(r.label)], r.n, r.errors, r.rate]
+                    for r in analysis.per_class_error()]
+            self.tables.append(Table("Errors by class (cv set)", ["class", "examples", "wrong", "error rate"], rows,
+                                     f"{len(analysis.errors)} of {analysis.n} cv examples misclassified"))
+            if len(analysis.errors) and (images is not None or _square(cv.x)):
+                path = analysis.plot_misclassified(self.out / "misclassified.png", n=20)
+                self.figures.append(Figure("Misclassified cv examples", path,
+                                           "A sample of the errors with their true and predicted labels: look "
+                                           "for what they share before deciding what data to add."))
+        else:
+            analysis = ErrorAnalysis(cv.y, model.predict(cv.x)[:, 0], x=cv.x, seed=0, task="regression")
+        self.extra["error_analysis"] = analysis.to_dict()
+
+    def add_fairness(self, group_columns: list[str]) -> None:
+        from learnloop.fairness import audit
+
+        model, test = self.found["model"], self.found["splits"].test
+        groups = {g: self.data.groups[g][test.indices] for g in group_columns}
+        binary = self.data.task == "classification" and len(self.results["classes"]) == 2
+        metrics = ("accuracy", "selection_rate", "tpr", "fpr") if binary else ("accuracy", "error_rate")
+        y_pred = _labels(model, test.x) if self.data.task == "classification" else None
+        if y_pred is None:
+            return
+        report = audit(test.y, y_pred, groups if len(groups) > 1 else groups[group_columns[0]], metrics=metrics)
+        rows = [[" / ".join(map(str, g)) if isinstance(g, tuple) else g, report.counts[g],
+                 *[report.by_group[g][m] for m in metrics]] for g in report.by_group]
+        diff = report.difference()
+        self.tables.append(Table(f"Fairness by {', '.join(group_columns)} (test set)",
+                                 ["group", "n", *metrics], rows,
+                                 "largest gaps between groups: " + ", ".join(f"{m} {_fmt(v)}"
+                                                                             for m, v in diff.items())))
+        self.extra["fairness"] = report.to_dict()
+
+    # ---- output --------------------------------------------------------------------------------------------
+    def data_dict(self, model_path: Path, seconds: float) -> dict:
+        r, d = self.results, self.results["diagnosis"]
+        chosen = r["chosen"]
+        return {
+            "dataset": self.data.name, "task": self.data.task, "measure": self.measure,
+            "split_sizes": r["split_sizes"], "baseline_error": r["baseline"]["value"],
+            "baseline_source": r["baseline"]["source"],
+            "selected": {"architecture": chosen["architecture"], "lambda": chosen["lambda"]},
+            "j_train": chosen["j_train"], "j_cv": chosen["j_cv"], "j_test": chosen["j_test"],
+            "verdict": d["verdict"], "diagnosis": d,
+            "advice": [f"{a['action']}: {a['reason']}" for a in r["advice"]],
+            "learning_curve": r["learning_curve"], "validation_curve": r["lambda_curve"],
+            "architecture_curve": r["architecture_curve"], "classes": r["classes"],
+            "model_path": str(model_path), "seconds": round(seconds, 2), "stage_seconds": r["seconds"],
+            "notes": list(self.data.notes), **self.extra,
+        }
+
+    def write(self, model_path: Path, seconds: float) -> Path:
+        self._written = self.data_dict(model_path, seconds)
+        report = Report(f"learnloop report: {self.data.name}", self._written, self.figures, self.tables)
+        return write_report(self.out, report)
+
+    def summary_lines(self) -> list[str]:
+        d = self._written
+        arch = _fmt(d["selected"]["architecture"])
+        return [
+            f"verdict: {d['verdict']} (baseline {d['baseline_error']:.4f}, J_train {d['j_train']:.4f}, "
+            f"J_cv {d['j_cv']:.4f})",
+            f"chosen: hidden units {arch}, lambda {_fmt(float(d['selected']['lambda']))}",
+            f"J_test of the chosen model: {d['j_test']:.4f} ({d['measure']})",
+            "try next: " + (d["advice"][0] if d["advice"] else "nothing stands out"),
+            f"model: {d['model_path']}  ({d['seconds']:.1f} s)",
+        ]
+
+
+def _square(x) -> bool:
+    x = np.asarray(x)
+    side = int(round(np.sqrt(x[0].size)))
+    return x.ndim == 2 and side * side == x.shape[1] and side > 2
