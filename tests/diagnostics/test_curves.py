@@ -105,3 +105,44 @@ def test_sweeps_need_a_cv_set(blobs3):
     two_way = train_test_split(blobs3.train.x, blobs3.train.y)
     with pytest.raises(LearnloopError, match="needs train/cv/test splits"):
         validation_curve(ridge, [1.0], two_way)
+
+
+def test_an_sklearn_estimator_is_swept_over_its_named_parameter(blobs3):
+    vc = validation_curve(LogisticRegression(), [1e-4, 1.0], blobs3, name="C")
+    assert vc.best_model.C == vc.best_value and vc.j_cv.shape == (2,)
+    with pytest.raises(LearnloopError, match="no parameter 'lambda'"):
+        validation_curve(LogisticRegression(), [1.0], blobs3)
+
+
+def _regression_net(l2):
+    import learnloop as ll
+
+    reg = ll.regularizers.L2(l2) if l2 else None
+    model = ll.models.Sequential([ll.layers.Dense(8, activation="tanh", kernel_regularizer=reg),
+                                  ll.layers.Dense(1, kernel_regularizer=reg, bias_regularizer=reg)])
+    model.compile(optimizer=ll.optimizers.SGD(0.05, momentum=0.9), loss="mse")
+    return model
+
+
+def _binary_net(l1):
+    import learnloop as ll
+
+    reg = ll.regularizers.L1L2(l1=l1, l2=l1) if l1 else None
+    model = ll.models.Sequential([ll.layers.Dense(8, activation="sigmoid", kernel_regularizer=reg),
+                                  ll.layers.Dense(1)])
+    model.compile(optimizer=ll.optimizers.Adam(0.01), loss=ll.losses.BinaryCrossentropy(from_logits=True))
+    return model
+
+
+@pytest.mark.parametrize(("build", "binary"), [(_regression_net, False), (_binary_net, True)])
+def test_stacked_mse_and_binary_crossentropy_match_separate_fits(rng, build, binary):
+    x = rng.normal(size=(200, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=200)
+    y = (y > 0).astype(int) if binary else y
+    splits = train_cv_test_split(x, y, seed=0)
+    values = [0.0, 0.01, 0.1]
+    separate = validation_curve(build, values, splits, epochs=10, stack=False)
+    stacked = validation_curve(build, values, splits, epochs=10, stack=True)
+    np.testing.assert_allclose(stacked.j_cv, separate.j_cv, rtol=1e-3, atol=1.5 / 40 if binary else 1e-4)
+    for a, b in zip(stacked.best_model.get_weights(), separate.best_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)

@@ -135,7 +135,8 @@ class StackedDense:
                     l1[offset:offset + n].reshape(shape)[i] = r.l1
             offset += n
             if attr == "kernel":
-                self.layers.append({"activation": col[0].activation, "kernel": p, "dkernel": g, "bias": None})
+                self.layers.append({"activation": col[0].activation, "kernel": p, "dkernel": g, "bias": None,
+                                    "kernel_t": np.swapaxes(p, -1, -2)})          # a view: follows updates
             else:
                 self.layers[-1].update(bias=p, dbias=g)
         self.decay = decay if decay.any() else None
@@ -164,11 +165,11 @@ class StackedDense:
             elif fn is act.tanh:
                 grad *= 1 - a * a
             below = x if j == 0 else outs[j - 1]
-            np.matmul(np.swapaxes(below, -1, -2), grad, out=layer["dkernel"])       # dL/dW = a^T dz
+            np.matmul(below.T if j == 0 else np.swapaxes(below, -1, -2), grad, out=layer["dkernel"])  # a^T dz
             if layer["bias"] is not None:
                 np.sum(grad, axis=1, keepdims=True, out=layer["dbias"])              # dL/db
             if j:
-                grad = np.matmul(grad, np.swapaxes(layer["kernel"], -1, -2))         # dL/da below = dz W^T
+                grad = np.matmul(grad, layer["kernel_t"])                            # dL/da below = dz W^T
         if self.decay is not None:
             self.grads += self.decay * self.params
         if self.l1 is not None:

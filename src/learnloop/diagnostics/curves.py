@@ -231,7 +231,8 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
     """Fit ``build(value)`` for each value on the training set and measure J_train and J_cv.
 
     Args:
-        build: builder taking one value (lambda, polynomial degree, number of units...) and returning a fresh model.
+        build: builder taking one value (lambda, polynomial degree, number of units...) and returning a fresh model;
+            or a scikit-learn estimator, cloned for each value with its parameter ``name`` set to the value.
         values: the k values to try.
         splits: train/cv/test :class:`~learnloop.data.splits.Splits`.
         name: what the values are, for the plot and the advice (``"lambda"``, ``"degree"``, ``"units"``...).
@@ -248,7 +249,7 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
         :class:`ValidationCurve` with arrays of shape (k,) and the best index/value.
     """
     require_cv(splits, "validation_curve")
-    build = as_builder(build)
+    build = as_builder(build, param=name)
     values = list(values)
     if not values:
         raise LearnloopError(f"validation_curve expects at least one value of {name!r}; got none.")

@@ -51,10 +51,14 @@ def is_keras_style(model) -> bool:
     return hasattr(model, "compile") and hasattr(model, "fit")
 
 
-def as_builder(build) -> Callable[..., Any]:
-    """Accept a builder, or a scikit-learn estimator instance (cloned fresh for each fit)."""
+def as_builder(build, param: str | None = None) -> Callable[..., Any]:
+    """Accept a builder, or a scikit-learn estimator instance: cloned fresh for each fit, with the sweep's value
+    set as its parameter ``param`` (``validation_curve(Ridge(), alphas, splits, name="alpha")``)."""
     if hasattr(build, "get_params") and hasattr(build, "fit"):
-        return _Clone(build)
+        if param is not None and param not in build.get_params():
+            raise LearnloopError(f"{type(build).__name__} has no parameter {param!r} to sweep; its parameters are "
+                                 f"{sorted(build.get_params())}. Pass name=<one of them>, or a builder function.")
+        return _Clone(build, param)
     if is_keras_style(build):
         raise LearnloopError("Sweeps need a builder that returns a fresh model (e.g. `def build(value): ...`), "
                              f"not a model instance; got {type(build).__name__}.")
@@ -64,15 +68,18 @@ def as_builder(build) -> Callable[..., Any]:
 
 
 class _Clone:
-    """A picklable builder that clones a scikit-learn estimator (ignoring any sweep value)."""
+    """A picklable builder that clones a scikit-learn estimator, setting ``param`` to the sweep's value."""
 
-    def __init__(self, estimator):
-        self.estimator = estimator
+    def __init__(self, estimator, param: str | None = None):
+        self.estimator, self.param = estimator, param
 
     def __call__(self, *args):
         from sklearn.base import clone
 
-        return clone(self.estimator)
+        model = clone(self.estimator)
+        if args and self.param is not None:
+            model.set_params(**{self.param: args[0]})
+        return model
 
 
 def require_cv(splits, where: str) -> None:
