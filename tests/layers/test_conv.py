@@ -191,6 +191,18 @@ def test_float32_layers_compute_in_float32(rng):
     assert layer.backward(np.ones_like(out)).dtype == np.float32
 
 
+def test_inference_on_large_batches_runs_in_chunks_with_the_same_result(rng, monkeypatch):
+    from learnloop.layers import conv
+
+    layer = Conv2D(3, 3, padding="same", activation="gelu", dtype="float64")
+    x = rng.normal(size=(7, 5, 5, 2))
+    expected = layer(x, training=True).copy()
+    monkeypatch.setattr(conv, "INFERENCE_COLS_BYTES", 2 * 5 * 5 * 19 * 8)   # two samples' im2col per chunk
+    assert_allclose(layer.forward(x, training=False), expected, atol=1e-12)
+    with pytest.raises(LearnloopError, match=r"backward\(\) needs forward\(x, training=True\)"):
+        layer.backward(np.ones_like(expected))
+
+
 # ---- Keras's shapes, names and weight layout ----------------------------------------------------------------
 @pytest.mark.parametrize("layer, input_shape, expected", [
     (lambda: Conv2D(8, 3), (None, 28, 28, 1), (None, 26, 26, 8)),

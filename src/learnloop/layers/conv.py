@@ -1,9 +1,9 @@
 """Convolutions ``Conv1D`` and ``Conv2D`` (channels_last, Keras's kernel layout), as im2col and one matmul.
 
-Forward: every window of the (padded) input becomes one row of ``cols`` (b*oh*ow, kh*kw*c_in), and
-``z = cols @ W`` with W the kernel (kh, kw, c_in, filters) seen as (kh*kw*c_in, filters); ``a = g(z + b)``.
-Backward: ``dW = cols^T dz``, ``db = sum(dz)``, and dL/dx scatters ``dz W^T`` back onto the input with one
-strided add per kernel offset (col2im). ``Conv1D`` is ``Conv2D`` with a height of 1.
+Forward: every window of the (padded) input becomes one row of ``cols`` (b*oh*ow, kh*kw*c_in), with a trailing 1
+for the bias, and ``z = [cols 1] @ [W; b]`` with W the kernel (kh, kw, c_in, filters) seen as (kh*kw*c_in,
+filters); ``a = g(z)``. Backward: ``[dW; db] = [cols 1]^T dz`` in one matmul, and dL/dx scatters ``dz W^T`` back
+onto the input with one strided add per kernel offset (col2im). ``Conv1D`` is ``Conv2D`` with a height of 1.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from learnloop import regularizers as regularizers_mod
 from learnloop.errors import LearnloopError
 from learnloop.layers import _windows as win
 from learnloop.layers.base import Array, Layer, Shape
+
+INFERENCE_COLS_BYTES = 32 * 2**20
+"""Inference (``training=False``) convolves large batches in chunks whose im2col matrix stays under this size."""
 
 
 class _Conv(win.SpatialInput, Layer):
@@ -100,13 +103,23 @@ class _Conv(win.SpatialInput, Layer):
         out_hw = (win.output_length(h, self._k2[0], self._s2[0], self._pad2[0], self._d2[0]),
                   win.output_length(w, self._k2[1], self._s2[1], self._pad2[1], self._d2[1]))
         xp = win.pad(x4, pads)
-        cols = win.im2col(xp, self._k2, self._s2, self._d2, out_hw, ones=self.use_bias)   # (n, kh*kw*c [+ 1])
-        z = cols @ self._kernel_and_bias()                                         # z = cols W + b
+        weights = self._kernel_and_bias()
+        per_sample = out_hw[0] * out_hw[1] * weights.shape[0] * xp.itemsize      # bytes of cols per sample
+        step = b if training else max(1, INFERENCE_COLS_BYTES // per_sample)
+        if step >= b:
+            self._cols, z = self._convolve(xp, out_hw, weights)
+        else:                                  # inference on a large batch: bounded memory, nothing to cache
+            self._cols, z = None, np.concatenate([self._convolve(xp[i:i + step], out_hw, weights)[1]
+                                                  for i in range(0, b, step)])
         self._z = z.copy() if self._keep_z else None
-        a = activations.apply_inplace(self.activation, z)
-        self._cols, self._a = cols, a
+        self._a = activations.apply_inplace(self.activation, z)
         self._geometry = (x.shape, (h, w), xp.shape, pads, out_hw)
-        return a.reshape((b, *out_hw[2 - self.rank:], self.filters))
+        return self._a.reshape((b, *out_hw[2 - self.rank:], self.filters))
+
+    def _convolve(self, xp: Array, out_hw: tuple[int, int], weights: Array) -> tuple[Array, Array]:
+        """(cols, z) for padded inputs ``xp``: cols (n, kh*kw*c [+ 1]) and z = cols W + b (n, filters)."""
+        cols = win.im2col(xp, self._k2, self._s2, self._d2, out_hw, ones=self.use_bias)
+        return cols, cols @ weights
 
     def _kernel_and_bias(self) -> Array:
         """The kernel as (kh*kw*c_in, filters), with the bias as one more row when the layer has one."""
@@ -114,6 +127,10 @@ class _Conv(win.SpatialInput, Layer):
         return np.concatenate([w, self.bias[None]]) if self.use_bias else w
 
     def backward(self, grad: Array) -> Array | None:
+        if self._cols is None:
+            raise LearnloopError(
+                f"{type(self).__name__} '{self.name}': backward() needs forward(x, training=True) on batches this "
+                f"large (inference keeps nothing for it).")
         dz = self._activation_grad(self._a, self._z, grad.reshape(self._a.shape))  # dL/dz = dL/da * g'(z)
         if self._trainable:
             dw = self._cols.T @ dz                                                 # dL/d[W; b] = [cols 1]^T dz
