@@ -304,6 +304,21 @@ def test_saved_cnn_loads_with_the_same_predictions(rng, tmp_path):
         assert_allclose(a, b)
 
 
+def test_saved_conv1d_model_with_every_pooling_kind_loads_the_same(rng, tmp_path):
+    from learnloop.layers import AveragePooling1D, GlobalMaxPooling1D
+
+    model = learnloop.Sequential([
+        Conv1D(4, 3, padding="causal", activation="tanh", input_shape=(20, 2)), AveragePooling1D(2, padding="same"),
+        Conv1D(5, 2, dilation_rate=2), MaxPooling1D(3, strides=2), GlobalMaxPooling1D(keepdims=True), Flatten(),
+        Dense(1)])
+    assert model.built and model.output_shape == (None, 1)
+    x = rng.normal(size=(8, 20, 2)).astype(np.float32)
+    model.save(tmp_path / "signal.zip")
+    loaded = learnloop.load_model(tmp_path / "signal.zip")
+    assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
+    assert_allclose(loaded.predict(x), model.predict(x))
+
+
 # ---- errors ---------------------------------------------------------------------------------------------------
 def test_wrong_rank_says_which_axes_and_suggests_a_channel_axis():
     with pytest.raises(LearnloopError, match=r"Conv2D 'c' expects \(batch, height, width, channels\); got shape "
