@@ -6,12 +6,15 @@
    predicates (URLs, money amounts, phone numbers and shortcodes, unusual spellings such as "2nite", shouting,
    prize words), counted, and written out for a person to read and tag by hand.
 
-Run:  python examples/spam_error_analysis.py [--data ../shared/data/spam/SMSSpamCollection] [--out DIR]
+Run:  python examples/spam_error_analysis.py [--data ../shared/data/spam/SMSSpamCollection] [--out DIR] [--fast]
+
+``--fast`` (or LEARNLOOP_FAST=1) keeps a 1,000-word vocabulary: a few seconds, for CI.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -66,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "learnloop_spam")
     parser.add_argument("--max-features", type=int, default=3000)
+    parser.add_argument("--fast", action="store_true", default=os.environ.get("LEARNLOOP_FAST") == "1",
+                        help="a 1,000-word vocabulary (a few seconds)")
     args = parser.parse_args(argv)
+    if args.fast:
+        args.max_features = min(args.max_features, 1000)
     if not args.data.is_file():
-        print(f"SMS Spam Collection not found at {args.data}; nothing to do.")
+        print(f"skipped: SMS Spam Collection not found at {args.data}")
         return 0
 
     texts, y = load_sms_spam(args.data)
@@ -89,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             best = (acc_cv, binary, vectorizer, model, x_cv)
     _, binary, vectorizer, model, x_cv = best
     x_test = vectorizer.transform(texts[test]).toarray().astype(np.float32)
-    print(f"chosen: word {'presence' if binary else 'counts'}; test accuracy {accuracy(model, x_test, y[test]):.4f}")
+    test_accuracy = accuracy(model, x_test, y[test])
+    print(f"chosen: word {'presence' if binary else 'counts'}; test accuracy {test_accuracy:.4f}")
+    print(f"spam filter: the notes expect a simple bag-of-words network to get about 97-98% of messages right; "
+          f"got {test_accuracy:.1%} on the test set")
 
     analysis = ErrorAnalysis.from_model(model, x_cv, y[cv], texts=list(texts[cv]), ids=cv.tolist(), tags=TAGS,
                                         class_names=["ham", "spam"], sample_size=100, seed=0)

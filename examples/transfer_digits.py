@@ -19,6 +19,7 @@ Run:  python examples/transfer_digits.py [--source optdigits|synthetic|both] [--
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,7 +51,7 @@ def load_source(name: str) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(len(images), 64), labels
 
 
-def run(source: str, seed: int) -> dict[str, float]:
+def run(source: str, seed: int, fast: bool = False) -> dict[str, float]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -67,23 +68,25 @@ def run(source: str, seed: int) -> dict[str, float]:
     learnloop.set_seed(seed)
     pretrained = network()
     pretrained.compile(optimizer="adam", loss=LOSS)
-    pretrained.fit(x_source, y_source, epochs=20 if source == "optdigits" else 10, batch_size=64, verbose=0)
+    scale = 2 if fast else 1                                   # --fast: half the epochs everywhere
+    pretrained.fit(x_source, y_source, epochs=(20 if source == "optdigits" else 10) // scale, batch_size=64,
+                   verbose=0)
     results = {"pretrained network, its own head (no labelled examples used)": accuracy(pretrained)}
 
     learnloop.set_seed(seed)
     scratch = network()
     scratch.compile(optimizer="adam", loss=LOSS)
-    scratch.fit(x[labelled], y[labelled], epochs=300, batch_size=32, verbose=0)
+    scratch.fit(x[labelled], y[labelled], epochs=300 // scale, batch_size=32, verbose=0)
     results["from scratch on the 100 examples"] = accuracy(scratch)
 
     learnloop.set_seed(seed)
     option1 = replace_head(pretrained, 10, name="new_head")
-    fine_tune(option1, x[labelled], y[labelled], option=1, loss=LOSS, epochs=300, batch_size=32)
+    fine_tune(option1, x[labelled], y[labelled], option=1, loss=LOSS, epochs=300 // scale, batch_size=32)
     results["option 1: new head only (copied layers frozen)"] = accuracy(option1)
 
     learnloop.set_seed(seed)
     option2 = replace_head(pretrained, 10, name="new_head")
-    fine_tune(option2, x[labelled], y[labelled], option=2, loss=LOSS, epochs=150, batch_size=32)
+    fine_tune(option2, x[labelled], y[labelled], option=2, loss=LOSS, epochs=150 // scale, batch_size=32)
     results["option 2: head, then all layers at lr 1e-4"] = accuracy(option2)
 
     print(f"\npretraining on {source}: {len(y_source)} images; new task: {len(labelled)} labelled digits, "
@@ -105,13 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("optdigits", "synthetic", "both"), default="both")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fast", action="store_true", default=os.environ.get("LEARNLOOP_FAST") == "1",
+                        help="pretrain on optdigits only, half the epochs (a few seconds)")
     args = parser.parse_args(argv)
     sources = ["optdigits", "synthetic"] if args.source == "both" else [args.source]
+    if args.fast:
+        sources = sources[:1]
     if "optdigits" in sources and not OPTDIGITS.is_file():
         print(f"{OPTDIGITS} not found: pretraining on synthetic font digits only.")
         sources = ["synthetic"]
     for source in sources:
-        run(source, args.seed)
+        run(source, args.seed, fast=args.fast)
     return 0
 
 

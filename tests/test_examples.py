@@ -38,6 +38,8 @@ KEY_LINES = {
     "serve_and_query.py": [r"served labels the same as predict\(\): True",
                            r"got 'stable' then 'drift'"],
     "fairness_adult.py": [r"UCI Adult: trained on 6000 rows", r"gaps \(between groups\)"],
+    "spam_error_analysis.py": [r"got 9[7-9]\.\d% on the test set", r"Error analysis: \d+ of \d+ cv examples"],
+    "transfer_digits.py": [r"-> option 1 and option 2 beat training from scratch"],
 }
 NEEDS = {"serve_and_query.py": ("fastapi", "uvicorn", "prometheus_client", "orjson")}
 READS_SHARED_DATA = ("course_coffee_roasting.py", "course_multiclass.py", "course_model_selection.py",
