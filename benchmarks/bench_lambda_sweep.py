@@ -6,12 +6,16 @@ misclassified). scikit-learn's alpha adds 0.5 * alpha * ||W||^2 / batch_size to 
 learnloop gets ``L2(alpha / (2 * batch_size))`` on every kernel: the same objective.
 
     python benchmarks/bench_lambda_sweep.py [--epochs 200] [--batch-size 32] [--n-jobs 2] [--repeat 3]
+        [--learnloop-n-jobs N] [--stack auto|off]
+
+Each side's time is the best of ``--repeat`` runs, so worker processes are warm on both sides.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from functools import partial
@@ -67,7 +71,8 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits on each side")
+    parser.add_argument("--learnloop-n-jobs", type=int, default=None, help="override --n-jobs for learnloop")
     parser.add_argument("--repeat", type=int, default=3, help="best wall time of this many runs per side")
     parser.add_argument("--stack", choices=["auto", "off"], default="auto")
     args = parser.parse_args(argv)
@@ -75,12 +80,14 @@ def main(argv=None) -> dict:
     x, y = load_digits(return_X_y=True)
     splits = train_cv_test_split(x / 16.0, y, sizes=(0.6, 0.2, 0.2), stratify=True, seed=0)
     stack = "auto" if args.stack == "auto" else False
-    runs_ll = [run_learnloop(splits, args.epochs, args.batch_size, args.n_jobs, stack) for _ in range(args.repeat)]
+    ll_jobs = args.n_jobs if args.learnloop_n_jobs is None else args.learnloop_n_jobs
+    runs_ll = [run_learnloop(splits, args.epochs, args.batch_size, ll_jobs, stack) for _ in range(args.repeat)]
     runs_sk = [run_sklearn(splits, args.epochs, args.batch_size, args.n_jobs) for _ in range(args.repeat)]
     t_ll, j_ll = min(runs_ll, key=lambda r: r[0])
     t_sk, j_sk = min(runs_sk, key=lambda r: r[0])
     result = {
-        "epochs": args.epochs, "batch_size": args.batch_size, "n_jobs": args.n_jobs, "stack": args.stack,
+        "epochs": args.epochs, "batch_size": args.batch_size, "sklearn_n_jobs": args.n_jobs,
+        "learnloop_n_jobs": ll_jobs, "stack": args.stack, "load_average": [round(v, 2) for v in os.getloadavg()],
         "values": ALPHAS, "learnloop_seconds": round(t_ll, 3), "sklearn_seconds": round(t_sk, 3),
         "speedup": round(t_sk / t_ll, 2),
         "learnloop_best_j_cv": float(j_ll.min()), "learnloop_best_lambda": ALPHAS[int(j_ll.argmin())],

@@ -141,6 +141,12 @@ class StackedDense:
                 self.layers[-1].update(bias=p, dbias=g)
         self.decay = decay if decay.any() else None
         self.l1 = l1 if l1.any() else None
+        self._scratch = np.empty_like(self.params)
+        self._ones = np.ones((1, 1), dtype=self.dtype)
+
+    def reserve(self, batch_size: int) -> None:
+        """Room for batches of up to ``batch_size`` rows."""
+        self._ones = np.ones((1, batch_size), dtype=self.dtype)
 
     def forward(self, x: np.ndarray) -> list[np.ndarray]:
         """Activations of every layer, (k, batch, units) each; ``x`` is the shared (batch, n_in) input."""
@@ -166,14 +172,17 @@ class StackedDense:
                 grad *= 1 - a * a
             below = x if j == 0 else outs[j - 1]
             np.matmul(below.T if j == 0 else np.swapaxes(below, -1, -2), grad, out=layer["dkernel"])  # a^T dz
-            if layer["bias"] is not None:
-                np.sum(grad, axis=1, keepdims=True, out=layer["dbias"])              # dL/db
+            if layer["bias"] is not None:                                            # dL/db = 1^T dz: a matmul
+                np.matmul(self._ones[:, :grad.shape[1]], grad, out=layer["dbias"])   # beats a middle-axis sum
             if j:
                 grad = np.matmul(grad, layer["kernel_t"])                            # dL/da below = dz W^T
         if self.decay is not None:
-            self.grads += self.decay * self.params
+            np.multiply(self.decay, self.params, out=self._scratch)
+            self.grads += self._scratch
         if self.l1 is not None:
-            self.grads += self.l1 * np.sign(self.params)
+            np.sign(self.params, out=self._scratch)
+            self._scratch *= self.l1
+            self.grads += self._scratch
 
     def write_back(self) -> None:
         for col, layer in zip(self.columns, self.layers):
@@ -191,8 +200,14 @@ def _loss_gradient(loss, out: np.ndarray, y: np.ndarray) -> np.ndarray:
     if isinstance(loss, losses.BinaryCrossentropy):
         p = act.sigmoid(out)
         return (p - y) * out.dtype.type(1.0 / (n * out.shape[-1]))
-    e = np.exp(out - out.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
+    # softmax(z) = e^(z - c) / sum e^(z - c) for any c; one c for the whole batch is a cheap reduction and never
+    # overflows, and a row can only underflow to all zeros when its logits lie ~80 below the batch's largest.
+    e = np.exp(out - out.max())
+    total = np.matmul(e, np.ones((e.shape[-1], 1), dtype=e.dtype))
+    if total.min() < 1e-30:
+        e = np.exp(out - out.max(axis=-1, keepdims=True))
+        total = e.sum(axis=-1, keepdims=True)
+    e /= total
     if isinstance(loss, losses.SparseCategoricalCrossentropy):
         e[:, np.arange(n), y] -= 1
     else:
@@ -256,6 +271,7 @@ def fit_stacked(models, x, y, epochs: int, rng: np.random.Generator, batch_size:
     m = x.shape[0]
     y = _targets(first.loss, y, m, x.dtype)
     stack = StackedDense(models)
+    stack.reserve(min(m, 32 if batch_size is None else int(batch_size)))
     optimizer = _Optimizer(first.optimizer, stack.params)
     batch_size = 32 if batch_size is None else int(batch_size)
     steps = -(-m // batch_size)
