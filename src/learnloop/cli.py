@@ -1,8 +1,8 @@
 """The ``learnloop`` command line: one subcommand per module in :mod:`learnloop.commands`.
 
 Each module there has ``register(subparsers)``, which adds its parser and sets ``func`` to a function taking the
-parsed arguments and returning an exit code. Modules are imported only when the command line is built, and a
-subcommand whose optional dependencies are missing says which extra to install.
+parsed arguments and returning an exit code. The modules import their optional dependencies (matplotlib, FastAPI,
+onnx) only when their command runs, so ``learnloop --help`` works on the core install.
 """
 
 from __future__ import annotations
@@ -29,13 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"learnloop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("learnloop.commands"):
-                continue                      # that command is not part of this build
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
