@@ -83,3 +83,17 @@ def test_decrease_lambda_sinks_when_the_best_lambda_is_already_zero():
     advice = advise(HIGH_BIAS, validation_curve=lam)
     decrease = next(a for a in advice if a.action == A.DECREASE_LAMBDA)
     assert decrease.priority == len(advice) and "no regularization" in decrease.reason
+
+
+def test_high_variance_with_lambda_zero_best_does_not_push_regularization():
+    import numpy as np
+
+    from learnloop.diagnostics import BiasVariance, advise
+    from learnloop.diagnostics.curves import ValidationCurve
+
+    vc = ValidationCurve("lambda", np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.01, 0.05]),
+                         np.array([0.03, 0.04, 0.06]), best_index=0)
+    advice = advise(BiasVariance(baseline=0.02, train=0.0, cv=0.03), validation_curve=vc)
+    lam = next(a for a in advice if "lambda" in a.action)
+    assert "made it worse" in lam.reason and "at least" not in lam.reason
+    assert advice[0] is not lam

@@ -70,6 +70,11 @@ def _variance_options(d: BiasVariance, lc, vc, sweep: str | None) -> list[tuple[
     if sweep == "lambda" and vc.best_at_edge == "high":
         options.append((3.5, INCREASE_LAMBDA, f"The lowest J_cv of the {vc.name} sweep ({_g(vc.best_j_cv)}) is at "
                                               f"the largest value tried, {vc.name}={vc.best_value:g}: try larger."))
+    elif sweep == "lambda" and vc.best_value == 0:
+        smallest = min((float(v) for v in vc.values if float(v) > 0), default=0.0)
+        options.append((0.8, INCREASE_LAMBDA, f"The {vc.name} sweep's J_cv is lowest ({_g(vc.best_j_cv)}) with no "
+                                              f"regularization: every {vc.name} tried made it worse, so regularize "
+                                              f"at most lightly (below {vc.name}={smallest:g})."))
     elif sweep == "lambda":
         options.append((2.5, INCREASE_LAMBDA, f"The {vc.name} sweep's J_cv is lowest ({_g(vc.best_j_cv)}) at "
                                               f"{vc.name}={vc.best_value:g}; use at least that much regularization."))
