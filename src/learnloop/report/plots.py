@@ -31,6 +31,8 @@ def _axes(ax):
 def _finish(ax, fig, path) -> object:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best")
+    if fig is not None:
+        fig.tight_layout()                  # keep rotated tick labels and axis titles inside the picture
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
