@@ -56,9 +56,29 @@ def _body_doc(model: type, example: dict) -> dict:
                                                                  "example": example}}}}
 
 
+class ServingApp(FastAPI):
+    """A FastAPI app whose HTTP requests meet :class:`LimitsMiddleware` first, outside FastAPI's own middleware.
+
+    So admission control and metrics cover every ``/v1/`` request, and ``POST /v1/models/{name}:predict`` goes
+    from there straight to the predict handler, skipping five ASGI layers that wrap every send and receive.
+    """
+
+    limits: LimitsMiddleware
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            await self.limits(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def route_request(self, scope, receive, send) -> None:
+        """FastAPI's full stack (routing, exception handlers, error pages)."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictions.sqlite",
                max_body_bytes: int = 1 << 20, max_concurrency: int = 128, synchronous: str = "normal",
-               watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader) -> FastAPI:
+               watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader) -> ServingApp:
     """A FastAPI app serving ``models`` (name -> model file).
 
     Args:
@@ -85,6 +105,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
     registry = ModelRegistry(loader=loader, on_swap=on_swap)
     for name, path in models.items():
         registry.add(name, path)
+
     def on_commit(rows: int, seconds: float) -> None:
         metrics.log_batch.observe(rows)
         metrics.log_commit.observe(seconds)
@@ -107,12 +128,12 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
                     await watcher
             await asyncio.to_thread(log.close)
 
-    app = FastAPI(title="learnloop model server", version=_version(), lifespan=lifespan,
+    app = ServingApp(title="learnloop model server", version=_version(), lifespan=lifespan,
                   description=__doc__.split("\n\n")[0])
     app.state.registry, app.state.log, app.state.metrics, app.state.monitors = registry, log, metrics, monitors
     predictor = PredictHandler(registry, log, monitors)
-    app.add_middleware(LimitsMiddleware, metrics=metrics, max_body_bytes=max_body_bytes,
-                       max_concurrency=max_concurrency, known_models=registry.names, predict=predictor)
+    app.limits = LimitsMiddleware(app.route_request, metrics=metrics, max_body_bytes=max_body_bytes,
+                                  max_concurrency=max_concurrency, known_models=registry.names, predict=predictor)
 
     @app.exception_handler(APIError)
     async def api_error(request: Request, exc: APIError) -> Response:
@@ -131,7 +152,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
     async def predict(name: str, request: Request) -> Response:
         """Predictions for ``instances``; answered once the request is committed to the prediction log.
 
-        (Requests normally reach the same code through the ASGI fast path in LimitsMiddleware.)
+        (Requests normally reach the same code through the ASGI fast path, see ServingApp.)
         """
         rid, payload = await predictor.respond(name, await request.body())
         return Response(payload, media_type=JSON, headers={"x-request-id": rid})

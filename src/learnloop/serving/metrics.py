@@ -45,7 +45,6 @@ class ServingMetrics:
                               ["model"], registry=r)
         self._request_children: dict = {}
         self._latency_children: dict = {}
-        self._label_children: dict = {}
 
     def observe(self, model: str, endpoint: str, code: int, seconds: float) -> None:
         key = (model, endpoint, code)
@@ -60,13 +59,6 @@ class ServingMetrics:
         if hist is None:
             hist = self._latency_children[(model, endpoint)] = self.latency.labels(model, endpoint)
         hist.observe(seconds)
-
-    def count_labels(self, model: str, labels: list, counts: list) -> None:
-        for label, n in zip(labels, counts):
-            child = self._label_children.get((model, label))
-            if child is None:
-                child = self._label_children[(model, label)] = self.predictions.labels(model, str(label))
-            child.inc(n)
 
     def set_drift(self, model: str, report: dict) -> None:
         if report.get("window_size", 0) == 0:

@@ -38,12 +38,14 @@ class ModelMonitor:
         self._report_time = 0.0
         self._lock = threading.Lock()
         self._instances = metrics.instances.labels(served.name)
+        self._by_class = [metrics.predictions.labels(served.name, str(c)) for c in served.classes or []]
 
     def use(self, served: ServedModel) -> None:
         """Serve a new version: keep the window unless the input size changed."""
         if served.n_features != self.served.n_features:
             self.window = DriftWindow(served.n_features, self.window.size)
         self.served = served
+        self._by_class = [self.metrics.predictions.labels(served.name, str(c)) for c in served.classes or []]
         self._report = None
 
     def prefill(self) -> None:
@@ -65,9 +67,12 @@ class ModelMonitor:
         self._instances.inc(n)
         if classifier:
             self.window.add(x.reshape(n, -1), out)
-            counts = np.bincount(out, minlength=len(self.served.classes))
-            nz = np.flatnonzero(counts)
-            self.metrics.count_labels(self.served.name, [self.served.classes[i] for i in nz], counts[nz].tolist())
+            if n == 1:
+                self._by_class[int(out[0])].inc()
+            else:
+                counts = np.bincount(out, minlength=len(self._by_class))
+                for i in np.flatnonzero(counts).tolist():
+                    self._by_class[i].inc(int(counts[i]))
         else:
             self.window.add(x.reshape(n, -1), out[:, 0])
 

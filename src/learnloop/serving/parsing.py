@@ -16,6 +16,8 @@ import orjson
 from learnloop.serving.errors import APIError
 
 _NON_JSON_NUMBER = re.compile(rb"NaN|Infinity|\d[eE][+]?\d{3,}")
+_NUMERIC_JSON = b"0123456789.,-+eE[]{}: \t\r\n"
+_KEY_LEFT = b'"instancs"'                      # what deleting _NUMERIC_JSON leaves of a numbers-only body
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -68,24 +70,33 @@ def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
     if not instances:
         raise APIError(422, "'instances' is empty; send at least one instance.", field="instances", expected=expected)
     x = None
-    if b"true" not in body and b"false" not in body:     # np.array would quietly read booleans as 1.0 and 0.0
+    # Only numbers and lists (deleting their characters leaves just the key), so np.array with a float dtype cannot
+    # quietly turn a string, a boolean or a null into a number. One pass over the body, unlike four `in` scans.
+    if body.translate(None, _NUMERIC_JSON) == _KEY_LEFT:
         try:
-            x = np.array(instances)
+            x = np.array(instances, dtype=np.float64)
         except (ValueError, TypeError, OverflowError):
             x = None
-        if x is not None and (x.dtype.kind not in "fiu" or x.shape[1:] != shape):
+        if x is not None and x.shape[1:] != shape:
             x = None
     if x is None:
         problem = _find_problem(instances, shape)
         if problem is not None:
             field, message = problem
             raise APIError(422, f"{field}: {message}", field=field, expected=expected)
-        x = np.array(instances, dtype=np.float64)        # e.g. integers too large for int64
-    x = x.astype(np.float64, copy=False)
-    if not np.isfinite(x).all():                        # orjson refuses NaN/Infinity; kept as a safety net
+        x = np.array(instances, dtype=np.float64)        # e.g. a key written with escapes: all fine after all
+    with np.errstate(all="ignore"):                    # a sum may overflow; then the precise check runs
+        finite = math.isfinite(x.sum())
+    if not finite and not np.isfinite(x).all():       # orjson refuses NaN/Infinity: this is a safety net
         field = _first_nonfinite(x)
         raise APIError(422, f"{field}: expected a finite number.", field=field, expected=expected)
     return x
+
+
+def instances_text(body: bytes) -> str:
+    """The JSON text of the ``instances`` list of a body :func:`parse_instances` accepted (the body's first ``[``
+    to its last ``]``: the only key is ``instances`` and its value is a list), logged as the client sent it."""
+    return body[body.index(b"["):body.rindex(b"]") + 1].decode()
 
 
 def _find_problem(instances: list, shape: tuple[int, ...]) -> tuple[str, str] | None:
@@ -144,9 +155,10 @@ def _first_nonfinite(x: np.ndarray) -> str:
 
 def check_model_range(x: np.ndarray, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
     """``x`` cast to the model's dtype; 422 when a value overflows it (e.g. 1e39 in float32)."""
-    with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):
         cast = x.astype(dtype, copy=False)
-    if cast is not x and not np.isfinite(cast).all():
+        finite = cast is x or math.isfinite(cast.sum())   # one reduction; an overflowing sum is checked below
+    if not finite and not np.isfinite(cast).all():
         field = _first_nonfinite(cast)
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
         raise APIError(422, f"{field} = {float(x[idx])!r} is outside the range of {np.dtype(dtype).name}, in which the "

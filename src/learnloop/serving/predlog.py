@@ -67,6 +67,9 @@ INSERT = {   # statement head, and one row's placeholders
 }
 MAX_ROWS_PER_STATEMENT = 32766 // 8          # SQLite's default limit on bound parameters per statement
 SYNCHRONOUS = ("full", "normal")
+PAGE_SIZE = 16384
+CHECKPOINT_INTERVAL = 0.5                   # seconds between background WAL checkpoints
+WAL_SIZE_LIMIT = 64 * 2**20                 # the WAL file is truncated to this after a checkpoint resets it
 _STOP = object()
 
 
@@ -85,9 +88,12 @@ def connect(path: str | Path, synchronous: str = "normal", *, readonly: bool = F
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 5000")
         return conn
+    new = not path.exists() or path.stat().st_size == 0
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout = 5000")
+        if new:                                      # rows of 100 instances span pages: fewer, larger pages
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise LearnloopError(f"Prediction log {str(path)!r}: could not switch to WAL mode (got {mode!r}).")
@@ -166,13 +172,19 @@ class PredictionLog:
         """Open the database and start the writer thread (done by the constructor; again after :meth:`close`)."""
         if not self._closed:
             return
-        self._conn = connect(self.path, self.synchronous)
+        conn = connect(self.path, self.synchronous)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")   # checkpoints run in their own thread, off the commit path
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._batchers: dict[asyncio.AbstractEventLoop, _Batcher] = {}
         self._closed = False
-        self._thread = threading.Thread(target=self._run, args=(self._conn, self._queue),
+        self._stop_checkpoints = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(conn, self._queue),
                                         name="learnloop-predlog-writer", daemon=True)
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(self._stop_checkpoints,),
+                                              name="learnloop-predlog-checkpoint", daemon=True)
         self._thread.start()
+        self._checkpointer.start()
 
     # -- producers ------------------------------------------------------------------------------------------
     def append(self, row: tuple, kind: str = "prediction") -> asyncio.Future:
@@ -205,6 +217,8 @@ class PredictionLog:
         if self._closed:
             return
         self._closed = True
+        self._stop_checkpoints.set()
+        self._checkpointer.join(timeout)
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
@@ -224,7 +238,26 @@ class PredictionLog:
                     batcher.loop.call_soon_threadsafe(batcher.done, batch, error)
                 except RuntimeError:                 # that loop has closed: nobody is waiting any more
                     pass
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")   # leave one compact file behind
+        except sqlite3.Error:
+            pass
         conn.close()
+
+    def _checkpoint_loop(self, stop: threading.Event) -> None:
+        """Copy committed WAL frames into the database file every CHECKPOINT_INTERVAL seconds (PASSIVE: never
+        blocks the writer), so commits never pay for a checkpoint and the WAL does not grow without bound."""
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
+            while not stop.wait(CHECKPOINT_INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    pass                             # retried at the next interval
+        finally:
+            conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list) -> BaseException | None:
         """Insert ``batch`` with one multi-row statement per kind (one sqlite3 step, so the GIL is handed back

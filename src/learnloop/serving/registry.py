@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import os
 import time
@@ -47,6 +48,15 @@ class ServedModel:
     classes: list | None
     loss: str | None
     reference: dict | None = field(default=None, repr=False)
+
+    @property
+    def label_json(self) -> list[bytes]:
+        """Each class label as JSON bytes, in class-index order."""
+        cached = self.__dict__.get("_label_json")
+        if cached is None:
+            cached = [json.dumps(c).encode() for c in self.classes or []]
+            object.__setattr__(self, "_label_json", cached)
+        return cached
 
     @property
     def n_features(self) -> int:

@@ -1,0 +1,287 @@
+"""HTTP serving throughput and latency on loopback: ``learnloop serve`` side by side with a FastAPI + pydantic peer.
+
+Every server is one uvicorn worker on 127.0.0.1 serving the same digits classifier (64 features, 64-32-10).
+Servers:
+
+- ``learnloop``: ``learnloop serve`` (durable log, synchronous=normal: every 200 is committed, survives SIGKILL)
+- ``learnloop-full``: the same with ``--synchronous full`` (every commit fsynced: survives power loss)
+- ``fastapi``: FastAPI with a pydantic ``list[list[float]]`` request model and response model, no log
+- ``fastapi-log``: the same, and each request durably logged before its 200 with learnloop's group-commit log
+
+Cases: ``single`` (1 row per request) and ``batch100`` (100 rows), 32 concurrent connections. The load generator is
+``hey`` (Debian package ``hey``; count-bounded, so every request of a run is answered before it ends) or, when it is
+not installed, a bounded asyncio httpx client. After each run against a logging server, the script checks that the
+log gained exactly one row per 200 response. Rounds are interleaved and results are medians.
+
+    python benchmarks/bench_serving.py [--requests 6400] [--concurrency 32] [--rounds 3] [--write]
+
+Only 127.0.0.1 is ever contacted; every run is bounded in requests and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import machine_line, write_section  # noqa: E402
+
+SERVERS = ["learnloop", "learnloop-full", "fastapi", "fastapi-log"]
+CASES = {"single": 1, "batch100": 100}
+HOST = "127.0.0.1"
+
+
+# ---- the peer: FastAPI + pydantic --------------------------------------------------------------------------------
+def peer_app(model_path: str, log_db: str | None):
+    """The conventional FastAPI server: pydantic parses the body and builds the response."""
+    import json
+    import uuid
+
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    from learnloop import load_model
+    from learnloop.serving.predlog import PredictionLog
+
+    model = load_model(model_path)
+    log = PredictionLog(log_db) if log_db else None
+
+    class PredictRequest(BaseModel):
+        instances: list[list[float]]
+
+    class Prediction(BaseModel):
+        label: int
+        probabilities: list[float]
+
+    class PredictResponse(BaseModel):
+        predictions: list[Prediction]
+        model_version: str
+        request_id: str
+
+    app = FastAPI()
+
+
+    async def predict(req: PredictRequest):
+        x = np.asarray(req.instances, dtype=np.float32)
+        z = model.predict(x).astype(np.float64)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        preds = [Prediction(label=int(i), probabilities=row.tolist()) for i, row in zip(p.argmax(axis=1), p)]
+        rid = uuid.uuid4().hex
+        if log is not None:
+            outputs = json.dumps([q.model_dump() for q in preds])
+            await log.append((rid, time.time(), "digits", "peer", 0.0, len(x), json.dumps(req.instances), outputs))
+        return PredictResponse(predictions=preds, model_version="peer", request_id=rid)
+
+    predict.__annotations__ = {"req": PredictRequest}    # local classes: not resolvable from string annotations
+    app.post("/v1/models/digits:predict", response_model=PredictResponse)(predict)
+    return app
+
+
+def serve_peer(port: int, model_path: str, log_db: str | None) -> None:
+    import uvicorn
+
+    uvicorn.run(peer_app(model_path, log_db), host=HOST, port=port, workers=1, access_log=False, log_level="warning")
+
+
+# ---- servers and load ------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(kind: str, model: Path, workdir: Path) -> tuple[subprocess.Popen, int, Path | None]:
+    port = free_port()
+    db = workdir / f"{kind}.sqlite"
+    if kind.startswith("learnloop"):
+        cmd = [sys.executable, "-m", "learnloop.cli", "serve", str(model), "--name", "digits", "--port", str(port),
+               "--log-db", str(db), "--watch-interval", "0",
+               "--synchronous", "full" if kind == "learnloop-full" else "normal"]
+    else:
+        db = db if kind == "fastapi-log" else None
+        cmd = [sys.executable, __file__, "--serve-peer", str(port), str(model), str(db or "")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{port}/openapi.json", timeout=1).status_code == 200:
+                return proc, port, db
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{kind} did not start")
+
+
+def rows(db: Path | None) -> int | None:
+    if db is None or not db.exists():
+        return None
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+
+
+def run_hey(url: str, body: Path, n: int, c: int) -> dict:
+    out = subprocess.run(["hey", "-n", str(n), "-c", str(c), "-m", "POST", "-T", "application/json", "-D", str(body),
+                          "-t", "20", url], capture_output=True, text=True, timeout=600).stdout
+    codes = {int(k): int(v) for k, v in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    pct = dict(re.findall(r"(\d+)%% in ([\d.]+) secs".replace("%%", "%"), out))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": float(pct["50"]) * 1e3, "p99_ms": float(pct["99"]) * 1e3, "ok": codes.get(200, 0),
+            "sent": n}
+
+
+def run_httpx(url: str, body: Path, n: int, c: int) -> dict:
+    import httpx
+
+    payload = body.read_bytes()
+    latencies: list[float] = []
+    codes: list[int] = []
+
+    async def worker(client, count):
+        for _ in range(count):
+            t = time.perf_counter()
+            r = await client.post(url, content=payload, headers={"content-type": "application/json"})
+            latencies.append(time.perf_counter() - t)
+            codes.append(r.status_code)
+
+    async def main():
+        limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+        async with httpx.AsyncClient(timeout=20, limits=limits) as client:
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(client, n // c) for _ in range(c)))
+            return time.perf_counter() - start
+
+    elapsed = asyncio.run(main())
+    lat = np.array(latencies) * 1e3
+    return {"rps": len(latencies) / elapsed, "p50_ms": float(np.percentile(lat, 50)),
+            "p99_ms": float(np.percentile(lat, 99)), "ok": codes.count(200), "sent": n // c * c}
+
+
+def load(url: str, body: Path, n: int, c: int) -> dict:
+    return run_hey(url, body, n, c) if shutil.which("hey") else run_httpx(url, body, n, c)
+
+
+# ---- the benchmark ---------------------------------------------------------------------------------------------
+def make_model(path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    import learnloop
+    from learnloop import Input, Sequential
+    from learnloop.layers import Dense
+    from learnloop.serving.monitor import reference_statistics
+
+    learnloop.set_seed(0)
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    model = Sequential([Input((64,)), Dense(32, activation="relu"), Dense(10)])
+    model.compile(optimizer="adam", loss=learnloop.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, d.target, epochs=10, batch_size=64, verbose=0)
+    model.metadata["reference_statistics"] = reference_statistics(x, model.predict(x).argmax(axis=1))
+    model.save(path)
+
+
+def bench(servers: list[str], cases: list[str], n: int, c: int, rounds: int) -> dict:
+    import orjson
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench_serving_"))
+    model = workdir / "digits.llm"
+    make_model(model)
+    rng = np.random.default_rng(0)
+    bodies = {}
+    for case in cases:
+        bodies[case] = workdir / f"{case}.json"
+        bodies[case].write_bytes(orjson.dumps({"instances": rng.random((CASES[case], 64)).round(4).tolist()}))
+    samples: dict = {(case, s): [] for case in cases for s in servers}
+    checks: list[str] = []
+    try:
+        for r in range(rounds):
+            for s in servers:
+                proc, port, db = start_server(s, model, workdir)
+                try:
+                    for case in cases:
+                        url = f"http://{HOST}:{port}/v1/models/digits:predict"
+                        load(url, bodies[case], min(n, 1000) // c * c, c)          # warm-up
+                        before = rows(db)
+                        result = load(url, bodies[case], n, c)
+                        after = rows(db)
+                        if before is not None:
+                            result["logged"] = after - before
+                            if after - before != result["ok"]:
+                                checks.append(f"{s}/{case}: {after - before} rows for {result['ok']} 200s")
+                        samples[(case, s)].append(result)
+                        print(f"  round {r + 1} {case:<9} {s:<15} {result}", file=sys.stderr)
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    med = {k: {m: statistics.median(x[m] for x in v) for m in ("rps", "p50_ms", "p99_ms")}
+           for k, v in samples.items() if v}
+    ok = {k: (sum(x["ok"] for x in v), sum(x["sent"] for x in v), sum(x.get("logged", 0) for x in v))
+          for k, v in samples.items() if v}
+    return {"median": med, "ok": ok, "checks": checks}
+
+
+def table(res: dict, servers: list[str], cases: list[str], n: int, c: int) -> str:
+    lines = [f"| case ({c} concurrent) | server | req/s | p50 ms | p99 ms | 200s / sent | log rows |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for case in cases:
+        for s in servers:
+            m = res["median"].get((case, s))
+            if m is None:
+                continue
+            ok, sent, logged = res["ok"][(case, s)]
+            log_text = str(logged) if s != "fastapi" else "-"
+            lines.append(f"| {case} | {s} | {m['rps']:,.0f} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} | {ok} / {sent} | "
+                         f"{log_text} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve-peer", nargs=3, metavar=("PORT", "MODEL", "LOGDB"), help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=6400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--write", action="store_true", help="record the table in benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if args.serve_peer:
+        port, model, db = args.serve_peer
+        serve_peer(int(port), model, db or None)
+        return
+    servers, cases = args.servers.split(","), args.cases.split(",")
+    n = args.requests // args.concurrency * args.concurrency
+    load_before = os.getloadavg()[0]
+    res = bench(servers, cases, n, args.concurrency, args.rounds)
+    tool = "hey" if shutil.which("hey") else "httpx (asyncio)"
+    text = table(res, servers, cases, n, args.concurrency)
+    check = ("every logging run: log rows == 200 responses" if not res["checks"] else
+             "MISMATCH: " + "; ".join(res["checks"]))
+    body = (f"`python benchmarks/bench_serving.py --requests {args.requests} --concurrency {args.concurrency} "
+            f"--rounds {args.rounds}`\n\n{machine_line()}; load generator {tool} on the same machine; "
+            f"{n} requests per run after a warm-up, median of {args.rounds} interleaved rounds; 1-minute load "
+            f"average {load_before:.1f} at the start (the machine is shared).\n\n{text}\n\nLog check: {check}.\n")
+    print(body)
+    if args.write:
+        write_section(Path(__file__).resolve().parent / "RESULTS.md", "Serving", body)
+
+
+if __name__ == "__main__":
+    main()
