@@ -6,8 +6,19 @@ import numpy as np
 import orjson
 import pytest
 
+from learnloop.serving import parsing
 from learnloop.serving.errors import APIError
 from learnloop.serving.parsing import check_model_range, parse_instances
+
+
+@pytest.fixture(autouse=True, params=["simdjson", "orjson"])
+def json_parser(request, monkeypatch):
+    """Every test runs with the simdjson fast path (when installed) and with the orjson path alone."""
+    if request.param == "orjson":
+        monkeypatch.setattr(parsing, "_simdjson", None)
+    elif parsing._simdjson is None:
+        pytest.skip("pysimdjson is not installed; the orjson run covers parsing")
+    return request.param
 
 
 def _body(instances) -> bytes:
@@ -21,6 +32,8 @@ def test_instances_become_a_float64_array():
     assert img.shape == (1, 2, 2)
     huge = parse_instances(_body([[2**64 - 1, 1]]), (2,))           # beyond int64, still a number
     assert huge[0, 0] == float(2**64 - 1)
+    spaced = parse_instances(b'{ "instances" : [ [ 1 , 2 ] ,\n [ 3e2 , -4.5E-1 ] ] }', (2,))
+    assert spaced.tolist() == [[1.0, 2.0], [300.0, -0.45]]
 
 
 @pytest.mark.parametrize("body, status, field, message", [
@@ -41,6 +54,11 @@ def test_instances_become_a_float64_array():
     (b'{"instances": [[1, true, 3]]}', 422, "instances[0][1]", "got a JSON boolean true"),
     (b'{"instances": [[1, 2, [3]]]}', 422, "instances[0][2]", "expected a number; got a JSON array"),
     (b'{"instances": [[1, 2, {"v": 3}]]}', 422, "instances[0][2]", "got a JSON object"),
+    (b'{"instances": [[1, 2, {}]]}', 422, "instances[0][2]", "got a JSON object"),
+    (b'{"instances": [[1, [2], 3], [4, 5, 6]]}', 422, "instances[0][1]", "expected a number; got a JSON array"),
+    (b'{"instances": [[1, 2, 3, 4], [5, 6]]}', 422, "instances[0]", "expected 3 values"),
+    (b'{"instances": [[1, 2, 3]] ]', 400, "body", "not valid JSON"),
+    (b'{"instances": [[1, 2, 3]], "instances": 5}', 422, "instances", "must be a list"),
 ])
 def test_bad_bodies_name_the_field(body, status, field, message):
     with pytest.raises(APIError) as info:

@@ -1,6 +1,7 @@
-"""Request bodies to arrays: JSON parsed with orjson straight into NumPy, with errors that name the field at fault.
+"""Request bodies to arrays: JSON parsed straight into NumPy, with errors that name the field at fault.
 
-The fast path is ``orjson.loads`` then one ``np.array`` call; only when that fails (ragged lists, strings, nulls,
+Fast paths: a body of rows of numbers goes through simdjson into one float64 buffer when ``pysimdjson`` is
+installed; otherwise ``orjson.loads`` then one ``np.array`` call. Only when those fail (ragged lists, strings, nulls,
 booleans, wrong lengths) does a walk over the nested lists find the first offending element to report.
 """
 
@@ -8,12 +9,19 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from typing import Any
 
 import numpy as np
 import orjson
 
 from learnloop.serving.errors import APIError
+
+try:                                  # optional: about 3x faster than orjson + np.array for rows of numbers
+    import simdjson as _simdjson
+except ImportError:                   # pragma: no cover - the orjson path does the same, slower
+    _simdjson = None
+_parsers = threading.local()          # one reusable simdjson parser per thread
 
 _NON_JSON_NUMBER = re.compile(rb"NaN|Infinity|\d[eE][+]?\d{3,}")
 _NUMERIC_JSON = b"0123456789.,-+eE[]{}: \t\r\n"
@@ -55,6 +63,13 @@ def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
         APIError: 400 when the body is not JSON; 422 naming the field when it is not ``{"instances": [...]}`` with
             n >= 1 instances of ``shape`` holding finite numbers.
     """
+    # Only numbers and lists (deleting their characters leaves just the key), so no string, boolean or null can be
+    # quietly read as a number. One pass over the body, unlike four `in` scans.
+    numbers_only = body.translate(None, _NUMERIC_JSON) == _KEY_LEFT
+    if numbers_only and len(shape) == 1 and _simdjson is not None:
+        x = _parse_rows(body, shape[0])
+        if x is not None:
+            return x
     expected = expected_text(shape)
     doc = load_json_object(body, '{"instances": [[...], ...]}')
     extra = [k for k in doc if k != "instances"]
@@ -70,9 +85,7 @@ def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
     if not instances:
         raise APIError(422, "'instances' is empty; send at least one instance.", field="instances", expected=expected)
     x = None
-    # Only numbers and lists (deleting their characters leaves just the key), so np.array with a float dtype cannot
-    # quietly turn a string, a boolean or a null into a number. One pass over the body, unlike four `in` scans.
-    if body.translate(None, _NUMERIC_JSON) == _KEY_LEFT:
+    if numbers_only:
         try:
             x = np.array(instances, dtype=np.float64)
         except (ValueError, TypeError, OverflowError):
@@ -91,6 +104,29 @@ def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
         field = _first_nonfinite(x)
         raise APIError(422, f"{field}: expected a finite number.", field=field, expected=expected)
     return x
+
+
+def _parse_rows(body: bytes, d: int) -> np.ndarray | None:
+    """simdjson's validating parser straight into a float64 buffer (no Python float per number), for a numbers-only
+    body of n rows of ``d``; None when the body is anything else, and the general path then explains what is wrong.
+    """
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = _simdjson.Parser()
+    doc = rows = None
+    try:
+        doc = parser.parse(body)
+        rows = doc["instances"]
+        n = len(rows)
+        # n + 1 brackets: the list and one per row, so nothing is nested deeper (as_buffer would flatten it)
+        if n == 0 or body.count(b"[") != n + 1 or any(len(row) != d for row in rows):
+            return None
+        return np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64).reshape(n, d)
+    except (ValueError, TypeError, KeyError, RuntimeError):
+        _parsers.parser = _simdjson.Parser()          # a parser that failed mid-document is not reused
+        return None
+    finally:
+        del doc, rows                                 # the parser may only be reused once these are gone
 
 
 def instances_text(body: bytes) -> str:
