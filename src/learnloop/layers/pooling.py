@@ -1,9 +1,9 @@
 """Pooling with Keras's names (channels_last): max and average over windows, and their global versions.
 
 Windowed pooling loops over the pool's offsets only: offset (i, j) of every window is one strided view of the
-(padded) input, so a 2x2 max pool is three ``np.maximum`` calls over (b, oh, ow, c) views, several times faster than
-reducing a (b, oh, p, ow, p, c) reshape over its window axes. The max gradient goes to the first maximum of each
-window (as TensorFlow and PyTorch route it), found from equality masks in offset order. "same" padding follows
+(padded) input, so a 2x2 max pool is three ``np.maximum`` calls over (b, oh, ow, c) blocks, several times faster
+than reducing a (b, oh, p, ow, p, c) reshape over its window axes. The max gradient goes to the first maximum of
+each window (one input per window, as PyTorch routes it), found from equality masks in offset order. "same" padding follows
 TensorFlow: pads are ignored by the max (-inf) and left out of the average's count. 1-D layers use height 1.
 """
 
@@ -82,24 +82,27 @@ class _MaxPooling(_Pooling):
     pad_value = -np.inf
 
     def _pool(self, xp: Array, pads, hw, out_hw) -> Array:
-        views = self._views(xp, out_hw)
-        out = next(views)[1].copy()
-        for _, view in views:
-            np.maximum(out, view, out=out)
-        self._out = out
+        # Gather each offset's view into one contiguous block first: the maxima and, in backward, the equality
+        # masks then run over contiguous memory instead of 16-value runs, which is what makes them fast.
+        blocks = np.empty((self._p2[0] * self._p2[1], xp.shape[0], *out_hw, xp.shape[3]), xp.dtype)
+        for k, view in self._views(xp, out_hw):
+            blocks[k] = view
+        out = blocks[0].copy()
+        for block in blocks[1:]:
+            np.maximum(out, block, out=out)
+        self._blocks, self._out = blocks, out
         return out
 
     def _unpool(self, grad: Array, dxp: Array, out_hw, disjoint: bool) -> None:
         seen = None
-        for k, view in self._views(self._geometry[2], out_hw):
-            first = np.equal(view, self._out)                                   # a maximum of its window...
+        for k, target in self._views(dxp, out_hw):
+            first = np.equal(self._blocks[k], self._out)                        # a maximum of its window...
             if seen is None:
                 seen = first
             else:
                 np.greater(first, seen, out=first)                              # ...and no earlier one was
-                if k < self._p2[0] * self._p2[1] - 1:
+                if k < len(self._blocks) - 1:
                     np.logical_or(seen, first, out=seen)
-            target = win.offset_view(dxp, k // self._p2[1], k % self._p2[1], self._s2, (1, 1), out_hw)
             if disjoint:
                 np.multiply(grad, first, out=target)
             else:
