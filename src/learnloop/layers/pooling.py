@@ -3,8 +3,9 @@
 Windowed pooling loops over the pool's offsets only: offset (i, j) of every window is one strided view of the
 (padded) input, so a 2x2 max pool is three ``np.maximum`` calls over (b, oh, ow, c) blocks, several times faster
 than reducing a (b, oh, p, ow, p, c) reshape over its window axes. The max gradient goes to the first maximum of
-each window (one input per window, as PyTorch routes it), found from equality masks in offset order. "same" padding follows
-TensorFlow: pads are ignored by the max (-inf) and left out of the average's count. 1-D layers use height 1.
+each window (one input per window, as PyTorch routes it), found from equality masks in offset order. "same"
+padding follows TensorFlow: pads are ignored by the max (-inf) and left out of the average's count. 1-D layers use
+height 1.
 """
 
 from __future__ import annotations
