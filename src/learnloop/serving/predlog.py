@@ -8,21 +8,22 @@ holds its row has committed, and the server sends its 200 only then. So every ac
   may be lost if the machine itself crashes or loses power.
 - ``synchronous="full"``: SQLite also fsyncs the WAL at each commit, so an acknowledged row survives an OS crash and
   a power loss too. The price is throughput: at most two batches are in the pipeline (one committing, one filling),
-  so with C concurrent clients the server answers at most about C / (2 x fsync time) requests per second (about
-  2,400/s at 32 clients on a disk whose fsync takes 6.5 ms).
+  so with C concurrent clients the server answers at most about C / (2 x fsync time) requests per second
+  (benchmarks/RESULTS.md has both modes measured side by side).
 
 Throughput comes from group commit, not from weakening that guarantee: rows queue up while a commit is in flight,
-and one writer thread inserts everything queued in one transaction, commits once, then wakes every waiting request
-with one call per event loop. Requests that were not acknowledged (the server was killed first) may or may not be
-in the log; the log never holds a row twice.
+and one writer thread inserts everything queued in one statement, commits once, then wakes every waiting request
+with one call per event loop. WAL checkpoints (copying committed pages into the database file) run in a second
+thread, so no commit waits for one. Requests that were not acknowledged (the server was killed first) may or may
+not be in the log; the log never holds a row twice.
 
 Tables::
 
     predictions(id, request_id UNIQUE, ts, model, model_version, latency_ms, n_instances, inputs, outputs)
     feedback(request_id, instance, label, ts)   -- true labels sent later, primary key (request_id, instance)
 
-``ts`` is seconds since the epoch; ``inputs`` and ``outputs`` are JSON text (the request's instances and the
-predictions returned); ``latency_ms`` is the time from reading the request to having its predictions, before the
+``ts`` is seconds since the epoch; ``inputs`` and ``outputs`` are JSON text (the request's instances as the client
+sent them, and the predictions returned); ``latency_ms`` is the time from reading the request to having its predictions, before the
 log write.
 """
 
