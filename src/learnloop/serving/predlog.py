@@ -23,8 +23,8 @@ Tables::
     feedback(request_id, instance, label, ts)   -- true labels sent later, primary key (request_id, instance)
 
 ``ts`` is seconds since the epoch; ``inputs`` and ``outputs`` are JSON text (the request's instances as the client
-sent them, and the predictions returned); ``latency_ms`` is the time from reading the request to having its predictions, before the
-log write.
+sent them, and the predictions returned); ``latency_ms`` is the time from reading the request to having its
+predictions, before the log write.
 """
 
 from __future__ import annotations
