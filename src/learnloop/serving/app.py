@@ -10,9 +10,10 @@ Endpoints (``{name}`` is the served model's name; the OpenAPI document is at ``/
     GET  /v1/models                   the served models
     GET  /healthz  /readyz  /metrics  liveness, readiness, Prometheus metrics
 
-The predict route reads the raw body (orjson straight to NumPy) instead of letting pydantic build objects, and
-requests to it are answered by a pure ASGI fast path (:mod:`learnloop.serving.predict`) ahead of FastAPI's routing;
-its request and response schemas are still in the OpenAPI document. A 200 is sent only after the request's
+The predict route reads the raw body straight into NumPy (simdjson or orjson, :mod:`learnloop.serving.parsing`)
+instead of letting pydantic build objects, and requests to it are answered by a pure ASGI fast path
+(:mod:`learnloop.serving.predict`) ahead of FastAPI's routing; its request and response schemas are still in the
+OpenAPI document. A 200 is sent only after the request's
 row is committed to the prediction log (see :mod:`learnloop.serving.predlog` for the guarantee).
 """
 
@@ -92,6 +93,8 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         window_size: instances in the drift window.
         loader: path -> model (``learnloop.load_model``).
     """
+    if not models:
+        raise LearnloopError("create_app() needs at least one model: {name: path of a saved model}.")
     metrics = ServingMetrics()
     monitors: dict[str, ModelMonitor] = {}
 
@@ -129,11 +132,11 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
             await asyncio.to_thread(log.close)
 
     app = ServingApp(title="learnloop model server", version=_version(), lifespan=lifespan,
-                  description=__doc__.split("\n\n")[0])
+                     description=__doc__.split("\n\n")[0])
     app.state.registry, app.state.log, app.state.metrics, app.state.monitors = registry, log, metrics, monitors
     predictor = PredictHandler(registry, log, monitors)
     app.limits = LimitsMiddleware(app.route_request, metrics=metrics, max_body_bytes=max_body_bytes,
-                                  max_concurrency=max_concurrency, known_models=registry.names, predict=predictor)
+                                  max_concurrency=max_concurrency, known_models=registry, predict=predictor)
 
     @app.exception_handler(APIError)
     async def api_error(request: Request, exc: APIError) -> Response:

@@ -9,7 +9,7 @@ then goes straight to ``predict`` (a pure ASGI app) instead of through FastAPI's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Container
 
 import orjson
 
@@ -31,10 +31,10 @@ def endpoint_of(path: str) -> tuple[str, str]:
 
 
 class LimitsMiddleware:
-    """See the module docstring. ``known_models()`` lists names used as metric labels (others count as 'unknown')."""
+    """See the module docstring. Model names in ``known_models`` are metric labels (others count as 'unknown')."""
 
     def __init__(self, app, *, metrics: ServingMetrics, max_body_bytes: int, max_concurrency: int,
-                 known_models: Callable[[], list[str]], predict=None):
+                 known_models: Container[str], predict=None):
         self.app = app
         self.predict = predict
         self.metrics = metrics
@@ -48,7 +48,7 @@ class LimitsMiddleware:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         name, endpoint = endpoint_of(scope["path"]) if scope["path"].startswith(PREFIX) else ("", "other")
-        model = name if name in self.known_models() else "unknown"
+        model = name if name in self.known_models else "unknown"
         if self.in_flight >= self.max_concurrency:
             self.metrics.rejected.inc()
             await _send_error(send, APIError(503, f"The server is answering {self.in_flight} requests, its limit "

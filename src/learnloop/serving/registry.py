@@ -226,6 +226,9 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return list(self._slots)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._slots
+
     def get(self, name: str) -> ServedModel:
         slot = self._slots.get(name)
         if slot is None:
