@@ -341,9 +341,9 @@ def main() -> None:
         write_section(Path(__file__).with_name("RESULTS.md"), "CNN",
                       f"Command: `{command}` ({machine_line()}; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, as "
                       f"they slow NumPy on this machine), medians of {args.rounds} interleaved rounds, each framework "
-                      f"in its own process; within a run, per-step times over {N_SAMPLES} samples x {EPOCHS} epochs, the "
-                      f"first epoch dropped. The median is what a run got on this shared machine; the 10th percentile "
-                      f"is closest to each framework's cost with the cores to itself.\n{body}\n")
+                      f"in its own process; within a run, per-step times over {N_SAMPLES} samples x {EPOCHS} epochs, "
+                      f"the first epoch dropped. The median is what a run got on this shared machine; the 10th "
+                      f"percentile is closest to each framework's cost with the cores to itself.\n{body}\n")
 
 if __name__ == "__main__":
     main()
