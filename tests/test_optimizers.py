@@ -92,16 +92,3 @@ def test_unknown_optimizer_name():
     with pytest.raises(LearnloopError, match="Did you mean 'adam'"):
         optimizers.get("adma")
 
-
-@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "adamw"])
-def test_blocked_and_threaded_updates_equal_one_pass(rng, name):
-    n = 300_000                                   # large enough for cache blocks and threads
-    w_big, w_ref = rng.normal(size=n), None
-    w_ref = w_big.copy()
-    big, ref = optimizers.get(name), optimizers.get(name)
-    for _ in range(3):
-        g = rng.normal(size=n)
-        big.apply([(w_big, g)])
-        ref._step(w_ref, g, ref._slots(w_ref), ref.iterations + 1)
-        ref.iterations += 1
-    np.testing.assert_array_equal(w_big, w_ref)

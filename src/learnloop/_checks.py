@@ -9,12 +9,22 @@ from learnloop.errors import LearnloopError
 Array = np.ndarray
 
 
-def as_features(x, where: str, dtype, feature_shape: tuple | None = None) -> Array:
+def check_finite(arr: Array, where: str, offset: int = 0) -> None:
+    """Raise if ``arr`` holds NaN or inf, naming the first bad index (rows counted from ``offset``)."""
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        bad[0] += offset
+        raise LearnloopError(
+            f"{where}: x contains NaN or inf (first at index {tuple(int(i) for i in bad)}); clean or impute it first.")
+
+
+def as_features(x, where: str, dtype, feature_shape: tuple | None = None, finite: bool = True) -> Array:
     """``x`` as a float array (batch, ...) of ``dtype``; rejects 1-D, non-numeric and NaN/inf input.
 
     Args:
         where: the calling method, e.g. ``"predict()"``.
         feature_shape: expected shape of one sample (no batch axis), ``None`` entries free.
+        finite: check for NaN/inf here (a caller that checks chunk by chunk passes False).
     """
     if x is None:
         raise LearnloopError(f"{where} needs input data x; got None.")
@@ -32,10 +42,8 @@ def as_features(x, where: str, dtype, feature_shape: tuple | None = None) -> Arr
         raise LearnloopError(f"{where} got an empty array of shape {arr.shape}.")
     if arr.dtype != dtype:
         arr = arr.astype(dtype)
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise LearnloopError(
-            f"{where}: x contains NaN or inf (first at index {tuple(int(i) for i in bad)}); clean or impute it first.")
+    if finite:
+        check_finite(arr, where)
     if feature_shape is not None:
         expected = tuple(feature_shape)
         got = arr.shape[1:]

@@ -3,9 +3,11 @@ compile/fit/evaluate come from :class:`~learnloop.models.training.Trainer`."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from learnloop._checks import as_features, check_positive_int
+from learnloop._checks import as_features, check_finite, check_positive_int
 from learnloop.errors import LearnloopError, NotFittedError
 from learnloop.layers.base import Layer, unique_name
 from learnloop.layers.input_layer import InputLayer
@@ -14,7 +16,8 @@ from learnloop.models.training import Trainer
 from learnloop.shapes import SymbolicTensor
 
 Array = np.ndarray
-_PREDICT_CHUNK_VALUES = 4_000_000  # rows per predict chunk: about this many input values (16 MB in float32)
+_PREDICT_CHUNK_VALUES = 800_000  # predict chunks hold about this many values of their largest array (3 MB float32),
+#                                 so the finite check and the first matmul read each chunk from cache
 
 
 class Sequential(Trainer):
@@ -163,35 +166,50 @@ class Sequential(Trainer):
             x = layer.forward(x, training=training)
         return x
 
-    def _prepare_x(self, x, where: str) -> Array:
+    def _prepare_x(self, x, where: str, finite: bool = True) -> Array:
         dtype = np.dtype(self.dtype)
-        arr = as_features(x, where, dtype)
+        arr = as_features(x, where, dtype, finite=finite)
         self._ensure_built(arr)
         expected = tuple(self._input_layer.output.shape)[1:]
         if arr.shape[1:] != expected and not any(d is None for d in expected):
             first = self._layers[0]
+            first.check_input_shape(arr.shape)           # the layer's own message (e.g. a missing channel axis)
             raise LearnloopError(
                 f"{type(first).__name__} '{first.name}' expects inputs with "
                 f"{expected[-1] if len(expected) == 1 else expected} features; got an array of shape {arr.shape}.")
         return arr
 
+    def _largest_sample(self, sample_size: int) -> int:
+        """Values per sample of the largest array a forward pass makes (input or any layer's output)."""
+        sizes = [sample_size] + [math.prod(d or 1 for d in layer.output.shape[1:]) for layer in self._layers
+                                 if layer.output is not None]
+        return max(sizes)
+
     def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None, callbacks=None) -> Array:
         """Outputs for ``x`` (samples, ...): what the last layer computes (logits for a ``from_logits`` loss).
 
-        Rows are processed in chunks of ``batch_size`` (default: as many as fit in about 16 MB of input, which
-        gives the same numbers as Keras's 32-row chunks, faster). ``verbose`` is accepted for Keras compatibility;
-        prediction prints nothing.
+        Rows are processed in chunks of ``batch_size`` (default: sized so the largest array of the forward pass
+        stays near 3 MB, which gives the same numbers as Keras's 32-row chunks, faster and in bounded memory).
+        ``verbose`` is accepted for Keras compatibility; prediction prints nothing.
         """
-        arr = self._prepare_x(x, "predict()")
+        arr = self._prepare_x(x, "predict()", finite=False)
         m = arr.shape[0]
         if batch_size is None:
-            batch_size = max(32, _PREDICT_CHUNK_VALUES // max(1, arr[0].size))
+            batch_size = max(32, _PREDICT_CHUNK_VALUES // self._largest_sample(arr[0].size))
         else:
             batch_size = check_positive_int("predict()", "batch_size", batch_size)
         if m <= batch_size:
-            return self.forward(arr, training=False).copy()
-        parts = [self.forward(arr[i:i + batch_size], training=False).copy() for i in range(0, m, batch_size)]
-        return np.concatenate(parts)
+            check_finite(arr, "predict()")
+            return self.forward(arr, training=False)
+        out = None
+        for i in range(0, m, batch_size):
+            chunk = arr[i:i + batch_size]
+            check_finite(chunk, "predict()", offset=i)
+            part = self.forward(chunk, training=False)
+            if out is None:
+                out = np.empty((m,) + part.shape[1:], dtype=part.dtype)
+            out[i:i + len(part)] = part
+        return out
 
     def predict_on_batch(self, x) -> Array:
         return self.predict(x)
