@@ -44,3 +44,4 @@ def test_sequential_chains_layers(rng):
     x = rng.normal(size=(2, 4))
     expected = activations.sigmoid(activations.relu(x @ layers[0][0] + layers[0][1]) @ layers[1][0] + layers[1][1])
     assert_allclose(sequential(x, layers), expected)
+

@@ -10,7 +10,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from learnloop.errors import LearnloopError
-from learnloop.layers.base import unique_name
 from learnloop.shapes import SymbolicTensor
 
 Array = np.ndarray
@@ -34,13 +33,6 @@ class SpatialInput:
         if not isinstance(inputs, SymbolicTensor):
             self.check_rank(np.shape(inputs))
         return super().__call__(inputs, training=training)
-
-
-def default_name(kwargs: dict, prefix: str) -> dict:
-    """``kwargs`` with a fresh Keras-style name ("conv2d", "max_pooling2d_1", ...) unless one was given."""
-    if kwargs.get("name") is None:
-        kwargs["name"] = unique_name(prefix)
-    return kwargs
 
 
 def as_tuple(value, n: int, layer: str, arg: str) -> tuple[int, ...]:

@@ -28,7 +28,7 @@ class _Conv(win.SpatialInput, Layer):
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
-        super().__init__(**win.default_name(kwargs, type(self).__name__.lower()))
+        super().__init__(**kwargs)
         kind = type(self).__name__
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise LearnloopError(f"{kind} expects filters to be a positive integer; got {filters!r}.")

@@ -20,10 +20,9 @@ from learnloop.layers.base import Array, Layer, Shape
 class _Pooling(win.SpatialInput, Layer):
     """Shared body of the windowed pooling layers; subclasses set ``rank``, ``layout`` and the reduction."""
 
-    prefix = "pooling2d"
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None, **kwargs):
-        super().__init__(**win.default_name(kwargs, self.prefix))
+        super().__init__(**kwargs)
         kind = type(self).__name__
         self.pool_size = win.as_tuple(pool_size, self.rank, kind, "pool_size")
         self.strides = self.pool_size if strides is None else win.as_tuple(strides, self.rank, kind, "strides")
@@ -152,34 +151,31 @@ class MaxPooling1D(_MaxPooling):
         padding: "valid" (drop the remainder) or "same" (ceil(steps / strides) outputs, like TensorFlow).
     """
 
-    rank, layout, prefix = 1, "(batch, steps, channels)", "max_pooling1d"
+    rank, layout = 1, "(batch, steps, channels)"
 
 
 class MaxPooling2D(_MaxPooling):
     """Max over ``pool_size`` windows: (batch, h, w, channels) -> (batch, new_h, new_w, channels); as MaxPooling1D."""
 
-    prefix = "max_pooling2d"
 
 
 class AveragePooling1D(_AveragePooling):
     """Mean over windows: (batch, steps, channels) -> (batch, new_steps, channels); arguments as MaxPooling1D."""
 
-    rank, layout, prefix = 1, "(batch, steps, channels)", "average_pooling1d"
+    rank, layout = 1, "(batch, steps, channels)"
 
 
 class AveragePooling2D(_AveragePooling):
     """Mean over windows: (batch, h, w, channels) -> (batch, new_h, new_w, channels); arguments as MaxPooling1D."""
 
-    prefix = "average_pooling2d"
 
 
 class _GlobalPooling(win.SpatialInput, Layer):
     """Reduce all spatial axes: (batch, ..., channels) -> (batch, channels), or keep them as 1s (``keepdims``)."""
 
-    prefix = "global_pooling2d"
 
     def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
-        super().__init__(**win.default_name(kwargs, self.prefix))
+        super().__init__(**kwargs)
         self.data_format = win.check_data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
 
@@ -231,22 +227,20 @@ class _GlobalMaxPooling(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalAveragePooling):
     """Mean over steps: (batch, steps, channels) -> (batch, channels), or (batch, 1, channels) with keepdims."""
 
-    rank, layout, prefix = 1, "(batch, steps, channels)", "global_average_pooling1d"
+    rank, layout = 1, "(batch, steps, channels)"
 
 
 class GlobalAveragePooling2D(_GlobalAveragePooling):
     """Mean over h and w: (batch, h, w, channels) -> (batch, channels), or (batch, 1, 1, channels) with keepdims."""
 
-    prefix = "global_average_pooling2d"
 
 
 class GlobalMaxPooling1D(_GlobalMaxPooling):
     """Max over steps: (batch, steps, channels) -> (batch, channels), or (batch, 1, channels) with keepdims."""
 
-    rank, layout, prefix = 1, "(batch, steps, channels)", "global_max_pooling1d"
+    rank, layout = 1, "(batch, steps, channels)"
 
 
 class GlobalMaxPooling2D(_GlobalMaxPooling):
     """Max over h and w: (batch, h, w, channels) -> (batch, channels), or (batch, 1, 1, channels) with keepdims."""
 
-    prefix = "global_max_pooling2d"
