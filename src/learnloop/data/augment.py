@@ -16,59 +16,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from learnloop._registry import lookup
+from learnloop.data._batches import Array, Seed, _check_batch, _range, _restore_dtype, as_rng
+from learnloop.data.signals import add_background_noise, amplitude_scale, time_shift
 from learnloop.errors import LearnloopError
-from learnloop.utils import make_rng
-
-Array = np.ndarray
-Seed = int | np.random.Generator | None
 
 # learnloop / Keras fill modes -> scipy.ndimage modes (Keras's "wrap" is scipy's "grid-wrap", and Keras's
 # "constant" interpolates toward fill_value across the edge like scipy's "grid-constant").
 FILL_MODES = {"constant": "grid-constant", "nearest": "nearest", "reflect": "reflect", "wrap": "grid-wrap",
               "mirror": "mirror"}
 _CHUNK = 1 << 22  # coordinates per map_coordinates call: bounds the temporary arrays to a few tens of MB
-
-
-def as_rng(seed: Seed) -> np.random.Generator:
-    """A generator from an int seed, a generator (used as is) or ``None`` (learnloop's global generator)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
-        raise LearnloopError(f"seed must be a non-negative int, a numpy Generator or None; got {seed!r}.")
-    return make_rng(None if seed is None else int(seed))
-
-
-def _check_batch(images: Array, where: str, kind: str = "images") -> Array:
-    images = np.asarray(images)
-    ranks = (3, 4) if kind == "images" else (2, 3)
-    if images.ndim not in ranks:
-        layout = "(n, h, w) or (n, h, w, c)" if kind == "images" else "(n, steps) or (n, steps, c)"
-        raise LearnloopError(f"{where} expects {kind} of shape {layout}; got an array of shape {images.shape}. "
-                             f"For one example add a batch axis: x[None].")
-    if not (np.issubdtype(images.dtype, np.floating) or np.issubdtype(images.dtype, np.integer)):
-        raise LearnloopError(f"{where} expects float or integer {kind}; got dtype {images.dtype}.")
-    return images
-
-
-def _restore_dtype(values: Array, dtype: np.dtype) -> Array:
-    """Cast float results back to the input's dtype; integers are rounded and clipped to their range."""
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype, copy=False)
-
-
-def _range(factor, where: str, name: str = "factor") -> tuple[float, float]:
-    """``f`` -> (-f, f); ``(low, high)`` -> (low, high)."""
-    if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or factor[0] > factor[1]:
-            raise LearnloopError(f"{where} {name} takes a number or a (low, high) pair with low <= high; "
-                                 f"got {factor!r}.")
-        return float(factor[0]), float(factor[1])
-    factor = float(factor)
-    if factor < 0:
-        raise LearnloopError(f"{where} {name} must be >= 0 (or a (low, high) pair); got {factor!r}.")
-    return -factor, factor
 
 
 def fill_mode(mode: str) -> str:
@@ -263,98 +219,6 @@ def add_noise(images: Array, stddev: float = 0.05, seed: Seed = None, *,
     if clip is not None:
         out = np.clip(out, clip[0], clip[1])
     return _restore_dtype(out, x.dtype)
-
-
-# ---- signals (audio, ECG, sensor traces) ---------------------------------------------------------------------
-def _power(x: Array) -> Array:
-    """Mean square per example over all axes but the first: (n,)."""
-    return np.mean(np.square(x, dtype=np.float64).reshape(len(x), -1), axis=1)
-
-
-def add_background_noise(signals: Array, snr_db: float | tuple[float, float] = 20.0, noise: Array | None = None,
-                         seed: Seed = None) -> Array:
-    """Mix background noise into each signal at a chosen signal-to-noise ratio (the notes' speech in a noisy car).
-
-    The noise added to signal k is scaled so that ``10 log10(P_signal / P_noise) == snr_db`` exactly, with P the
-    mean square over the signal's steps and channels (a silent signal gets no noise).
-
-    Args:
-        signals: (n, steps) or (n, steps, c).
-        snr_db: the ratio in decibels, or a (low, high) range drawn per signal.
-        noise: background recordings to cut segments from: (length,), (m, length) (used on every channel) or
-            (m, length, c), any length (shorter ones loop); each signal gets a random recording and start.
-            ``None``: white Gaussian noise.
-        seed: int, Generator or None.
-
-    Returns:
-        (same shape, same dtype).
-    """
-    x = _check_batch(signals, "add_background_noise()", "signals")
-    rng = as_rng(seed)
-    if np.isscalar(snr_db):
-        low = high = float(snr_db)
-    else:
-        low, high = _range(snr_db, "add_background_noise()", "snr_db")
-    snr = rng.uniform(low, high, size=len(x))
-    if noise is None:
-        segments = rng.normal(size=x.shape)
-    else:
-        noise = np.asarray(noise, dtype=np.float64)
-        shape = noise.shape
-        noise = noise[None] if noise.ndim == 1 else noise
-        if x.ndim == 3 and noise.ndim == 2:                     # one mono recording for every channel
-            noise = np.broadcast_to(noise[..., None], noise.shape + x.shape[2:])
-        if noise.ndim != x.ndim or noise.shape[2:] != x.shape[2:] or noise.shape[1] == 0:
-            channels = f" or (m, length, {x.shape[2]})" if x.ndim == 3 else ""
-            raise LearnloopError(f"add_background_noise() expects noise of shape (length,) or (m, length)"
-                                 f"{channels} for signals of shape {x.shape}; got {shape}.")
-        which = rng.integers(len(noise), size=len(x))
-        start = rng.integers(noise.shape[1], size=len(x))
-        idx = (start[:, None] + np.arange(x.shape[1])) % noise.shape[1]
-        segments = noise[which[:, None], idx]
-    p_noise = _power(segments)
-    if np.any(p_noise == 0):
-        raise LearnloopError("add_background_noise() got a silent noise segment (all zeros); its power is 0, so no "
-                             "scale reaches the requested SNR.")
-    scale = np.sqrt(_power(x) / (p_noise * 10.0 ** (snr / 10.0)))
-    out = x + segments * scale.reshape((-1,) + (1,) * (x.ndim - 1))
-    return _restore_dtype(out, x.dtype)
-
-
-def time_shift(signals: Array, max_shift: float = 0.1, seed: Seed = None, *, wrap: bool = False,
-               fill_value: float = 0.0) -> Array:
-    """Shift each signal in time by a random whole number of steps, up to ``max_shift`` of its length.
-
-    Args:
-        signals: (n, steps) or (n, steps, c).
-        max_shift: the largest shift as a fraction of ``steps`` (in [0, 1]); positive shifts delay the signal.
-        wrap: roll the signal around instead of filling the gap with ``fill_value``.
-        seed: int, Generator or None.
-
-    Returns:
-        (same shape, same dtype).
-    """
-    x = _check_batch(signals, "time_shift()", "signals")
-    if not 0 <= max_shift <= 1:
-        raise LearnloopError(f"time_shift() max_shift is a fraction of the length in [0, 1]; got {max_shift}.")
-    n, steps = x.shape[:2]
-    limit = int(round(max_shift * steps))
-    shifts = as_rng(seed).integers(-limit, limit + 1, size=n)
-    src = np.arange(steps) - shifts[:, None]                                    # (n, steps) source step
-    inside = (src >= 0) & (src < steps)
-    out = x[np.arange(n)[:, None], src % steps]
-    if not wrap:
-        mask = inside.reshape(inside.shape + (1,) * (x.ndim - 2))
-        out = np.where(mask, out, np.asarray(fill_value).astype(x.dtype))
-    return out
-
-
-def amplitude_scale(signals: Array, factor: tuple[float, float] = (0.8, 1.2), seed: Seed = None) -> Array:
-    """Multiply each signal by a gain drawn uniformly from ``factor`` = (low, high). Same shape and dtype."""
-    x = _check_batch(signals, "amplitude_scale()", "signals")
-    low, high = _range(factor, "amplitude_scale()")
-    gain = as_rng(seed).uniform(low, high, size=len(x))
-    return _restore_dtype(x * gain.reshape((-1,) + (1,) * (x.ndim - 1)), x.dtype)
 
 
 # ---- enlarging a training set --------------------------------------------------------------------------------
