@@ -11,24 +11,25 @@ from __future__ import annotations
 import numpy as np
 
 from learnloop import activations
-from learnloop import initializers as initializers_mod
-from learnloop import regularizers as regularizers_mod
 from learnloop.errors import LearnloopError
 from learnloop.layers import _windows as win
-from learnloop.layers.base import Array, Layer, Shape
+from learnloop.layers.base import Array, Shape
+from learnloop.layers.kernel_layer import KernelLayer
 
 INFERENCE_COLS_BYTES = 32 * 2**20
 """Inference (``training=False``) convolves large batches in chunks whose im2col matrix stays under this size."""
 
 
-class _Conv(win.SpatialInput, Layer):
+class _Conv(win.SpatialInput, KernelLayer):
     """Shared body of the convolutions; subclasses set ``rank`` and ``layout``."""
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, **kwargs)
         kind = type(self).__name__
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
             raise LearnloopError(f"{kind} expects filters to be a positive integer; got {filters!r}.")
@@ -41,14 +42,6 @@ class _Conv(win.SpatialInput, Layer):
         self.padding = win.check_padding(padding, kind, ("valid", "same", "causal") if self.rank == 1
                                          else ("valid", "same"))
         self.data_format = win.check_data_format(data_format, kind)
-        self.activation = activations.get(activation)
-        self._activation_grad = activations.derivative(self.activation)
-        self._keep_z = self.activation in activations.NEEDS_Z
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
         # The same numbers on two spatial axes (height 1 for Conv1D).
         pad_h = "valid" if self.rank == 1 else self.padding
         self._k2 = (1,) * (2 - self.rank) + self.kernel_size
@@ -156,12 +149,7 @@ class _Conv(win.SpatialInput, Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "groups": 1,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer)}
+                "dilation_rate": list(self.dilation_rate), "groups": 1}
 
 
 class Conv1D(_Conv):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from learnloop import activations
-from learnloop import initializers as initializers_mod
-from learnloop import regularizers as regularizers_mod
 from learnloop.errors import LearnloopError
-from learnloop.layers.base import Array, Layer, Shape
+from learnloop.layers.base import Array, Shape
+from learnloop.layers.kernel_layer import KernelLayer
 
 
 def check_positive_int(layer: str, arg: str, value) -> int:
@@ -17,7 +16,7 @@ def check_positive_int(layer: str, arg: str, value) -> int:
     return int(value)
 
 
-class Dense(Layer):
+class Dense(KernelLayer):
     """Fully connected layer on the last axis: (batch, ..., n_in) -> (batch, ..., units).
 
     Args:
@@ -31,16 +30,10 @@ class Dense(Layer):
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, **kwargs)
         self.units = check_positive_int("Dense", "units", units)
-        self.activation = activations.get(activation)
-        self._activation_grad = activations.derivative(self.activation)
-        self._keep_z = self.activation in activations.NEEDS_Z
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers_mod.get(kernel_initializer)
-        self.bias_initializer = initializers_mod.get(bias_initializer)
-        self.kernel_regularizer = regularizers_mod.get(kernel_regularizer)
-        self.bias_regularizer = regularizers_mod.get(bias_regularizer)
 
     def build(self, input_shape: Shape) -> None:
         n_in = input_shape[-1]
@@ -85,9 +78,4 @@ class Dense(Layer):
         return dx.reshape(self._x.shape)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers_mod.serialize(self.kernel_initializer),
-                "bias_initializer": initializers_mod.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers_mod.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers_mod.serialize(self.bias_regularizer)}
+        return {**super().get_config(), "units": self.units}
