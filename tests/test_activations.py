@@ -72,3 +72,26 @@ def test_unknown_activation_lists_valid_names_and_suggests_the_closest():
 def test_unsupported_callable_is_rejected_with_the_reason():
     with pytest.raises(LearnloopError, match="needs to know its derivative"):
         Dense(3, activation=np.sin)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_on_large_arrays_matches_numpy_across_block_boundaries_and_keeps_nan(rng, dtype):
+    x = rng.normal(size=(3, 70_001)).astype(dtype)               # spans several 64k blocks, and a ragged end
+    x[0, 5], x[2, -1] = np.nan, -np.inf
+    expected = np.maximum(x, 0)
+    np.testing.assert_array_equal(activations.relu(x), expected)
+    np.testing.assert_array_equal(activations.relu(x.T), expected.T)      # non-contiguous input
+    scratch = x.copy()
+    assert activations.apply_inplace(activations.relu, scratch) is scratch
+    np.testing.assert_array_equal(scratch, expected)
+
+
+@pytest.mark.parametrize("slope", [0.2, 0.3, 0.01, 0.1234567, 1.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_and_its_gradient_equal_the_select_they_stand_for(rng, slope, dtype):
+    x = rng.normal(size=5000).astype(dtype)
+    x[7] = np.nan
+    s = np.asarray(slope, dtype)
+    np.testing.assert_array_equal(activations.leaky_relu(x, slope), np.where(x > 0, x, x * s))
+    grad = rng.normal(size=5000).astype(dtype)
+    np.testing.assert_array_equal(activations.leaky_relu_grad(x > 0, grad, slope), np.where(x > 0, grad, grad * s))

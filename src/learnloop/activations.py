@@ -45,11 +45,34 @@ def _sigmoid_grad(a: Array, z: Array | None, grad: Array) -> Array:
     return grad * a * (1 - a)                                   # g' = a (1 - a)
 
 
+_ZERO_BLOCK = 65536
+_zero_blocks: dict = {}
+
+
+def _max_zero(x: Array, out: Array) -> Array:
+    """max(x, 0) into ``out`` (may be ``x``), NaN kept.
+
+    NumPy's SIMD loop for ``np.maximum`` runs only when both operands are arrays: against a scalar 0 it is ~3.5x
+    slower on float32. So contiguous inputs take the maximum against a cached block of zeros, 64k values at a time.
+    """
+    if not (x.flags.c_contiguous and out.flags.c_contiguous) or x.size < 1024:
+        return np.maximum(x, 0, out=out, dtype=x.dtype)
+    zeros = _zero_blocks.get(x.dtype)
+    if zeros is None:
+        zeros = _zero_blocks[x.dtype] = np.zeros(_ZERO_BLOCK, x.dtype)
+        zeros.flags.writeable = False
+    src, dst = x.reshape(-1), out.reshape(-1)
+    for start in range(0, src.size, _ZERO_BLOCK):
+        part = src[start:start + _ZERO_BLOCK]
+        np.maximum(part, zeros[:part.size], out=dst[start:start + _ZERO_BLOCK])
+    return out
+
+
 def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> Array:
     """g(z) = max(0, z); Keras's optional ``negative_slope``, ``max_value`` and ``threshold`` are honoured."""
     x = _float(x)
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
-        return np.maximum(x, 0, dtype=x.dtype)
+        return _max_zero(x, np.empty_like(x, order="C")) if x.ndim else np.maximum(x, 0, dtype=x.dtype)
     out = np.where(x >= threshold, x, negative_slope * (x - threshold)).astype(x.dtype, copy=False)
     return out if max_value is None else np.minimum(out, max_value).astype(x.dtype, copy=False)
 
@@ -61,12 +84,28 @@ def _relu_grad(a: Array, z: Array | None, grad: Array) -> Array:
 def leaky_relu(x, negative_slope: float = 0.2) -> Array:
     """g(z) = z for z > 0, ``negative_slope`` * z otherwise (Keras 3's default slope 0.2)."""
     x = _float(x)
-    return np.where(x > 0, x, x * np.asarray(negative_slope, x.dtype))
+    out = np.multiply(x, np.asarray(negative_slope, x.dtype), out=np.empty_like(x))
+    # max(z, s z) is z for z > 0 and s z below when s <= 1 (min when s > 1): one array-array pass, ~20x faster
+    # than np.where on large float32 arrays; NaN stays NaN.
+    return (np.maximum if negative_slope <= 1 else np.minimum)(x, out, out=out)
+
+
+def leaky_relu_grad(positive: Array, grad: Array, negative_slope: float) -> Array:
+    """dL/dz = ``grad`` where z > 0 (``positive``), ``negative_slope * grad`` elsewhere."""
+    slope = np.asarray(negative_slope, grad.dtype)
+    rest = np.asarray(1, grad.dtype) - slope
+    if rest + slope != 1:                                       # slope + (1 - slope) is not exactly 1 in this dtype
+        return np.where(positive, grad, grad * slope)
+    factor = positive.astype(grad.dtype)                        # 1 or 0 ...
+    factor *= rest
+    factor += slope                                             # ... now 1 or slope, exactly
+    factor *= grad
+    return factor
 
 
 def _leaky_relu_grad_for(slope: float):
     def grad_fn(a: Array, z: Array | None, grad: Array) -> Array:
-        return np.where(a > 0, grad, grad * np.asarray(slope, grad.dtype))
+        return leaky_relu_grad(a > 0, grad, slope)
     return grad_fn
 
 
@@ -203,7 +242,7 @@ def apply_inplace(fn: Callable, z: Array) -> Array:
     if fn is linear:
         return z
     if fn is relu:
-        return np.maximum(z, 0, out=z)
+        return _max_zero(z, z)
     if fn is tanh:
         return np.tanh(z, out=z)
     if fn is sigmoid:

@@ -82,12 +82,12 @@ class LeakyReLU(Layer):
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
         self._positive = x > 0
-        return np.where(self._positive, x, x * np.asarray(self.negative_slope, x.dtype))
+        return activations.leaky_relu(x, self.negative_slope)
 
     def backward(self, grad: Array) -> Array | None:
         if not self.input_grad_needed:
             return None
-        return np.where(self._positive, grad, grad * np.asarray(self.negative_slope, grad.dtype))
+        return activations.leaky_relu_grad(self._positive, grad, self.negative_slope)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "negative_slope": self.negative_slope}
