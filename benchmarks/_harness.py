@@ -52,10 +52,34 @@ def run_matrix(script: str, frameworks: list[str], cases: list[str], rounds: int
     return out
 
 
+def cpu_model() -> str:
+    """The processor's name (from /proc/cpuinfo on Linux): results move with it, so every section records it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_line() -> str:
+    """NumPy's BLAS and the kernel family it picked for this CPU, e.g. ``openblas 0.3.30 (Zen)``."""
+    import numpy  # noqa: F401  (loads the BLAS that threadpoolctl reports)
+    from threadpoolctl import threadpool_info
+
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            arch = f" ({pool['architecture']})" if pool.get("architecture") else ""
+            return f"{pool.get('internal_api')} {pool.get('version')}{arch}"
+    return "unknown BLAS"
+
+
 def machine_line() -> str:
     blas = os.environ.get("OPENBLAS_CORETYPE")
     note = f", OPENBLAS_CORETYPE={blas}" if blas else ""
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}{note}"
+    return (f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, NumPy BLAS {blas_line()}, "
+            f"Python {platform.python_version()}{note}")
 
 
 def write_section(results_md: Path, heading: str, body: str) -> None:
