@@ -46,7 +46,7 @@ def test_saved_file_holds_only_json_and_npz(tmp_path, trained):
     model, _ = trained
     model.save(tmp_path / "m.zip")
     with zipfile.ZipFile(tmp_path / "m.zip") as zf:
-        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "weights.npz"]
+        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "optimizer.npz", "weights.npz"]
         assert json.loads(zf.read("config.json"))["format"] == "learnloop.model"
 
 
@@ -82,6 +82,64 @@ def test_overwrite_false_refuses(tmp_path, trained):
     model.save(tmp_path / "m.zip")
     with pytest.raises(LearnloopError, match="exists"):
         model.save(tmp_path / "m.zip", overwrite=False)
+
+
+# ---- optimizer state -----------------------------------------------------------------------------------------
+def _regressor(optimizer):
+    model = Sequential([Input((3,)), Dense(6, activation="tanh"), Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("optimizer", [lambda: Adam(0.01), lambda: learnloop.optimizers.SGD(0.05, momentum=0.9),
+                                       lambda: learnloop.optimizers.RMSprop(0.01, centered=True)])
+def test_fit_on_a_loaded_model_continues_exactly_where_it_stopped(tmp_path, rng, optimizer):
+    x = rng.normal(size=(40, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]])
+    model = _regressor(optimizer())
+    model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.zip")
+    loaded = learnloop.load_model(tmp_path / "m.zip")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 15
+    restarted = learnloop.load_model(tmp_path / "m.zip")
+    restarted.compile(optimizer=optimizer(), loss="mse")         # the same weights, fresh moments: the control
+    for m in (model, loaded, restarted):
+        m.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for ours, theirs in zip(loaded.get_weights(), model.get_weights()):
+        assert_array_equal(ours, theirs)
+    assert not all(np.array_equal(a, b) for a, b in zip(restarted.get_weights(), model.get_weights()))
+
+
+def test_plain_sgd_saves_its_step_count_and_untrained_models_save_no_state(tmp_path, rng):
+    model = _regressor("sgd")
+    model.save(tmp_path / "untrained.zip")
+    with zipfile.ZipFile(tmp_path / "untrained.zip") as zf:
+        assert "optimizer.npz" not in zf.namelist()
+    model.fit(rng.normal(size=(8, 3)), rng.normal(size=(8, 1)), batch_size=4, verbose=0)
+    model.save(tmp_path / "trained.zip")
+    assert learnloop.load_model(tmp_path / "trained.zip").optimizer.iterations == 2
+    assert learnloop.load_model(tmp_path / "trained.zip", compile=False).optimizer is None
+
+
+def _optimizer_npz(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("arrays, match", [
+    ({"0000": np.zeros(3), "0001": np.zeros(3), "iterations": np.int64(4)}, "does not fit the model"),
+    ({"0000": np.zeros(1)}, "unexpected array names"),
+    ({"iterations": np.int64(4)}, "does not fit the model: Adam keeps 2 slot"),
+    ({"iterations": np.float64(4.0)}, "invalid step count"),
+    ({"0000": np.array([{"evil": 1}], dtype=object), "iterations": np.int64(1)}, "cannot be read"),
+])
+def test_broken_optimizer_state_is_refused_with_the_reason(tmp_path, saved, arrays, match):
+    bad = tmp_path / "bad.zip"
+    _rewrite(saved, bad, {"optimizer.npz": _optimizer_npz(**arrays)})
+    with pytest.raises(ModelFileError, match=match):
+        learnloop.load_model(bad)
+    assert learnloop.load_model(bad, compile=False).optimizer is None       # the model itself still loads
 
 
 # ---- hostile and broken files ---------------------------------------------------------------------------------

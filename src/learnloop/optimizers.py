@@ -172,6 +172,32 @@ class Optimizer:
         self._state.clear()
         self.iterations = 0
 
+    def state_arrays(self, params: list[Array]) -> list[Array] | None:
+        """Copies of the slots of ``params``, slot by slot for each param in order; ``None`` before any step."""
+        if not self.slot_names:
+            return []
+        entries = [self._state.get(id(p)) for p in params]
+        if any(entry is None or entry[0] is not p for entry, p in zip(entries, params)):
+            return None
+        return [slot.copy() for entry in entries for slot in entry[1][:len(self.slot_names)]]
+
+    def load_state(self, params: list[Array], arrays: list[Array], iterations: int) -> None:
+        """Restore what :meth:`state_arrays` returned (and the step count), so training resumes where it was."""
+        n = len(self.slot_names)
+        if len(arrays) != n * len(params):
+            raise LearnloopError(f"{type(self).__name__} keeps {n} slot(s) ({', '.join(self.slot_names) or 'none'}) "
+                                 f"for each of {len(params)} parameter buffer(s): {n * len(params)} arrays; got "
+                                 f"{len(arrays)}.")
+        for i, (param, array) in enumerate(zip([p for p in params for _ in range(n)], arrays)):
+            if array.shape != param.shape:
+                raise LearnloopError(f"optimizer slot {i} has shape {array.shape}; its parameters have shape "
+                                     f"{param.shape}.")
+        self._state.clear()
+        for k, param in enumerate(params):
+            slots = [np.array(a, dtype=param.dtype) for a in arrays[k * n:(k + 1) * n]]
+            self._state[id(param)] = (param, slots + [np.empty_like(param)])
+        self.iterations = int(iterations)
+
     def update(self, param: Array, grad: Array, *slots: Array, t: int) -> None:
         """Update ``param`` in place from ``grad``; ``slots`` are this optimizer's state plus one scratch array."""
         raise NotImplementedError

@@ -1,8 +1,10 @@
 """Saving and loading models: one zip file, no pickle, nothing executed on load.
 
 The file holds ``config.json`` (architecture, compile settings, format version), ``weights.npz`` (every weight,
-in ``get_weights`` order, loaded with ``allow_pickle=False``) and ``metadata.json`` (JSON facts about the model,
-e.g. training date, class labels and the reference statistics a server monitors drift against). Layer classes
+in ``get_weights`` order, loaded with ``allow_pickle=False``), ``metadata.json`` (JSON facts about the model,
+e.g. training date, class labels and the reference statistics a server monitors drift against) and, for a trained
+compiled model, ``optimizer.npz`` (the optimizer's step count and slots, e.g. Adam's moments, so that ``fit`` on
+the loaded model continues exactly where it stopped, as with Keras's ``.keras`` files). Layer classes
 come only from :data:`learnloop.layers.REGISTRY`. Anything unexpected in a file (not a zip, unknown or
 path-like member names, oversized members, unknown class names, wrong shapes, non-numeric arrays) raises
 :class:`~learnloop.errors.ModelFileError`. Files are written to a temporary file beside the target and renamed into
@@ -29,7 +31,7 @@ from learnloop.errors import LearnloopError, ModelFileError
 
 FORMAT = "learnloop.model"
 FORMAT_VERSION = 1
-MEMBERS = ("config.json", "weights.npz", "metadata.json")
+MEMBERS = ("config.json", "weights.npz", "metadata.json", "optimizer.npz")
 MAX_JSON_BYTES = 16 * 2**20
 MAX_WEIGHTS_BYTES = 4 * 2**30
 _METRIC_CLASSES = {cls.__name__: cls for cls in (
@@ -91,9 +93,9 @@ def _check_overwrite(path, overwrite: bool) -> None:
         raise LearnloopError(f"{path} exists; pass overwrite=True to replace it.")
 
 
-def _weights_npz(weights: list[np.ndarray]) -> bytes:
+def _weights_npz(weights: list[np.ndarray], **extra: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{f"{i:04d}": w for i, w in enumerate(weights)})
+    np.savez(buffer, **{f"{i:04d}": w for i, w in enumerate(weights)}, **extra)
     return buffer.getvalue()
 
 
@@ -127,6 +129,9 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
         zf.writestr("config.json", config_bytes)
         zf.writestr("weights.npz", _weights_npz(model.get_weights()))
         zf.writestr("metadata.json", metadata_bytes)
+        state = model._optimizer_state() if compile_config(model) else None
+        if state is not None:
+            zf.writestr("optimizer.npz", _weights_npz(state[1], iterations=np.int64(state[0])))
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -147,13 +152,14 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int, path) -> bytes:
     return data
 
 
-def _read_weights(data: bytes, where) -> list[np.ndarray]:
+def _read_weights(data: bytes, where, extra: tuple[str, ...] = ()) -> list[np.ndarray]:
+    """The arrays "0000", "0001", ... of an npz in order, then those named in ``extra`` (which must be there)."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            names = sorted(npz.files)
-            if names != [f"{i:04d}" for i in range(len(names))]:
-                raise ModelFileError(f"{where}: unexpected weight names {names[:5]}.")
-            arrays = [npz[name] for name in names]
+            names = sorted(set(npz.files) - set(extra))
+            if names != [f"{i:04d}" for i in range(len(names))] or not set(extra) <= set(npz.files):
+                raise ModelFileError(f"{where}: unexpected array names {sorted(npz.files)[:5]}.")
+            arrays = [npz[name] for name in names + list(extra)]
     except ModelFileError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
@@ -194,6 +200,9 @@ def load_model(filepath, compile: bool = True):
             metadata = json.loads(_read_member(zf, "metadata.json", MAX_JSON_BYTES, path)) \
                 if "metadata.json" in names else {}
             weights = _read_weights(_read_member(zf, "weights.npz", MAX_WEIGHTS_BYTES, path), path)
+            optimizer_state = _read_weights(_read_member(zf, "optimizer.npz", MAX_WEIGHTS_BYTES, path),
+                                            f"{path} (optimizer.npz)", extra=("iterations",)) \
+                if "optimizer.npz" in names and compile else None
         except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as exc:
             raise ModelFileError(f"{path} is corrupted: {exc}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -219,7 +228,19 @@ def load_model(filepath, compile: bool = True):
     model.metadata = metadata if isinstance(metadata, dict) else {}
     if compile and config.get("compile_config"):
         _compile_from_config(model, config["compile_config"], path)
+        if optimizer_state is not None:
+            _restore_optimizer(model, optimizer_state, path)
     return model
+
+
+def _restore_optimizer(model, arrays: list[np.ndarray], path) -> None:
+    *slots, iterations = arrays
+    if iterations.shape != () or iterations.dtype.kind not in "iu" or int(iterations) < 1:
+        raise ModelFileError(f"{path}: optimizer.npz holds an invalid step count {iterations!r}.")
+    try:
+        model._load_optimizer_state(int(iterations), slots)
+    except LearnloopError as exc:
+        raise ModelFileError(f"{path}: the optimizer state does not fit the model: {exc}") from None
 
 
 def _compile_from_config(model, cc: dict, path) -> None:

@@ -113,6 +113,19 @@ class Trainer:
             self._backward_layers = [] if first is None else self._layers[first:][::-1]
         return self._flat
 
+    def _optimizer_state(self) -> tuple[int, list[Array]] | None:
+        """(step count, slot arrays) of the optimizer for this model's parameters; ``None`` before training."""
+        if self.optimizer is None or self._flat is None:
+            return None
+        params = [p for p, _ in self._flat.pairs]
+        arrays = self.optimizer.state_arrays(params)
+        return None if arrays is None or not self.optimizer.iterations else (self.optimizer.iterations, arrays)
+
+    def _load_optimizer_state(self, iterations: int, arrays: list[Array]) -> None:
+        """Give the compiled optimizer back the state :meth:`_optimizer_state` returned, so ``fit`` resumes."""
+        self._require_compiled("loading optimizer state")
+        self.optimizer.load_state([p for p, _ in self._parameters().pairs], arrays, iterations)
+
     def regularization_penalty(self) -> float:
         return sum(layer.regularization_penalty() for layer in self._layers if layer.regularized)
 
