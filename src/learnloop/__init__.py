@@ -32,3 +32,13 @@ __all__ = [
     "callbacks", "floatx", "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers",
     "regularizers", "set_floatx", "set_random_seed", "set_seed", "utils",
 ]
+
+
+def __getattr__(name: str):
+    # learnloop.wrappers (scikit-learn estimators) loads on first use: importing scikit-learn's estimator machinery
+    # would otherwise slow every `import learnloop`.
+    if name == "wrappers":
+        import importlib
+
+        return importlib.import_module("learnloop.wrappers")
+    raise AttributeError(f"module 'learnloop' has no attribute {name!r}")

@@ -50,7 +50,10 @@ class Variable:
         return format(self._value, spec)
 
     def __eq__(self, other):
-        return self._value == float(other)
+        try:
+            return self._value == float(other)
+        except (TypeError, ValueError):
+            return NotImplemented                   # let the other side decide (e.g. pytest.approx)
 
     def __hash__(self):
         return hash(self._value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -26,6 +27,21 @@ set_seed = set_random_seed
 def global_rng() -> np.random.Generator:
     """The generator everything unseeded draws from (reset by :func:`set_random_seed`)."""
     return _state["rng"]
+
+
+@contextmanager
+def seeded(seed: int | None):
+    """Inside the block, learnloop draws from a generator seeded with ``seed`` (``None``: nothing changes); the
+    global generator comes back unchanged afterwards, so a seeded fit leaves other code's randomness alone."""
+    if seed is None:
+        yield
+        return
+    saved = _state["rng"]
+    _state["rng"] = np.random.default_rng(seed)
+    try:
+        yield
+    finally:
+        _state["rng"] = saved
 
 
 def make_rng(seed: int | None) -> np.random.Generator:

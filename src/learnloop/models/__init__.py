@@ -1,4 +1,4 @@
-"""Models: ``Sequential`` and ``load_model``."""
+"""Models: ``Sequential``, ``load_model`` and ``clone_model``."""
 
 from learnloop.models.sequential import Sequential
 
@@ -10,4 +10,10 @@ def load_model(filepath, compile: bool = True) -> Sequential:
     return _load(filepath, compile=compile)
 
 
-__all__ = ["Sequential", "load_model"]
+def clone_model(model: Sequential) -> Sequential:
+    """A new, uncompiled model with ``model``'s architecture and freshly initialized weights (Keras's
+    ``clone_model``): nothing is shared with ``model``."""
+    return Sequential.from_config(model.get_config())
+
+
+__all__ = ["Sequential", "clone_model", "load_model"]
