@@ -111,6 +111,23 @@ def test_predict_errors_are_clear():
         model.predict(np.full((2, 400), np.nan))
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [(0, 0), (3333, 17), (5999, 399)])
+def test_predict_finds_every_non_finite_value_in_large_inputs(rng, value, where):
+    model = course_model()
+    x = rng.normal(size=(6000, 400)).astype(np.float32)       # large: checked through row sums first
+    x[where] = value
+    with pytest.raises(LearnloopError, match=rf"NaN or inf \(first at index \({where[0]}, {where[1]}\)\)"):
+        model.predict(x)
+
+
+def test_huge_but_finite_inputs_are_not_mistaken_for_inf():
+    model = course_model()
+    x = np.full((400, 400), 3e38, dtype=np.float32)           # row sums overflow; the values are finite
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert model.predict(x).shape == (400, 1)
+
+
 def test_predict_in_chunks_equals_one_pass(rng):
     model = course_model()
     x = rng.normal(size=(100, 400))
