@@ -23,3 +23,13 @@ def test_limits_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "m.llm", "--max-concurrency", "0"])
     assert "expected a positive integer" in capsys.readouterr().err
+    for flag, value in (("--log-max-age-days", "0"), ("--log-max-age-days", "inf"), ("--log-max-rows", "-3")):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["serve", "m.llm", flag, value])
+        assert "expected a positive" in capsys.readouterr().err
+
+
+def test_log_retention_flags():
+    args = build_parser().parse_args(["serve", "m.llm", "--log-max-age-days", "30", "--log-max-rows", "1000000"])
+    assert (args.log_max_age_days, args.log_max_rows) == (30.0, 1_000_000)
+    assert build_parser().parse_args(["serve", "m.llm"]).log_max_age_days is None

@@ -29,6 +29,10 @@ def register(subparsers) -> None:
                    help="prediction-log durability: normal (default) keeps every acknowledged request through a "
                         "killed server but not through a machine crash; full also fsyncs each commit (survives "
                         "power loss, fewer requests per second)")
+    p.add_argument("--log-max-age-days", type=_positive_float, default=None, metavar="DAYS",
+                   help="delete logged predictions older than this, checked every minute (default: keep all)")
+    p.add_argument("--log-max-rows", type=_positive, default=None, metavar="N",
+                   help="keep only the N newest logged predictions (default: keep all)")
     p.add_argument("--watch-interval", type=float, default=1.0, metavar="SECONDS",
                    help="check the model file for a new version this often; 0 disables (default 1)")
     p.add_argument("--access-log", action="store_true", help="print one line per request")
@@ -42,11 +46,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
         from learnloop.serving.app import create_app
+        from learnloop.serving.retention import Retention
     except ModuleNotFoundError as exc:
         raise LearnloopError(f"learnloop serve needs the serve extra ({exc.name} is missing): "
                              f"pip install 'learnloop[serve]'") from None
@@ -56,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or path.stem
     app = create_app({name: path}, log_db=args.log_db, max_body_bytes=args.max_body_bytes,
                      max_concurrency=args.max_concurrency, synchronous=args.synchronous,
-                     watch_interval=args.watch_interval)
+                     watch_interval=args.watch_interval,
+                     log_retention=Retention(args.log_max_age_days, args.log_max_rows))
     print(f"learnloop serve: model {name!r} version {app.state.registry.get(name).version} on "
           f"http://{args.host}:{args.port}/v1/models/{name}:predict (log: {args.log_db})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, workers=1, access_log=args.access_log, log_level="warning",

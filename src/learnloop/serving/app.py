@@ -39,6 +39,7 @@ from learnloop.serving.parsing import expected_text, load_json_object
 from learnloop.serving.predict import PredictHandler
 from learnloop.serving.predlog import PredictionLog
 from learnloop.serving.registry import ModelRegistry, ServedModel, default_loader
+from learnloop.serving.retention import Retention
 
 JSON = "application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -79,7 +80,8 @@ class ServingApp(FastAPI):
 
 def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictions.sqlite",
                max_body_bytes: int = 1 << 20, max_concurrency: int = 128, synchronous: str = "normal",
-               watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader) -> ServingApp:
+               watch_interval: float = 1.0, window_size: int = 2000, loader=default_loader,
+               log_retention: Retention | None = None) -> ServingApp:
     """A FastAPI app serving ``models`` (name -> model file).
 
     Args:
@@ -92,6 +94,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         watch_interval: seconds between checks of the model files' mtime (0 disables; ``:reload`` still works).
         window_size: instances in the drift window.
         loader: path -> model (``learnloop.load_model``).
+        log_retention: how much of the prediction log to keep (by age and/or row count); ``None`` keeps all.
     """
     if not models:
         raise LearnloopError("create_app() needs at least one model: {name: path of a saved model}.")
@@ -113,7 +116,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         metrics.log_batch.observe(rows)
         metrics.log_commit.observe(seconds)
 
-    log = PredictionLog(log_db, synchronous=synchronous, on_commit=on_commit)
+    log = PredictionLog(log_db, synchronous=synchronous, on_commit=on_commit, retention=log_retention)
     for name in registry.names():
         monitors[name] = ModelMonitor(registry.get(name), log.path, metrics, window_size=window_size)
 

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from learnloop.errors import LearnloopError
+from learnloop.serving.retention import PRUNE_INTERVAL, Retention, prune
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -155,14 +156,18 @@ class PredictionLog:
         synchronous: ``"full"`` (survives power loss) or ``"normal"`` (survives process kill only).
         max_batch: most rows in one transaction.
         on_commit: called in the writer thread after each commit with (rows, seconds the commit took).
+        retention: what to keep (:class:`~learnloop.serving.retention.Retention`); the rest is deleted in the
+            background at start and every minute. ``None`` keeps everything.
     """
 
     def __init__(self, path: str | Path, *, synchronous: str = "normal", max_batch: int = 2048,
-                 on_commit: Callable[[int, float], None] | None = None):
+                 on_commit: Callable[[int, float], None] | None = None, retention: Retention | None = None):
         self.path = Path(path)
         self.synchronous = synchronous
         self.max_batch = min(int(max_batch), MAX_ROWS_PER_STATEMENT)
         self.on_commit = on_commit
+        self.retention = retention if retention is not None and retention.bounded else None
+        self.pruned_rows = 0
         self.committed_rows = 0
         self.commits = 0
         self.last_error: str | None = None
@@ -247,18 +252,42 @@ class PredictionLog:
 
     def _checkpoint_loop(self, stop: threading.Event) -> None:
         """Copy committed WAL frames into the database file every CHECKPOINT_INTERVAL seconds (PASSIVE: never
-        blocks the writer), so commits never pay for a checkpoint and the WAL does not grow without bound."""
+        blocks the writer), so commits never pay for a checkpoint and the WAL does not grow without bound; and,
+        with a retention, delete what it does not keep every PRUNE_INTERVAL seconds."""
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        next_prune = time.monotonic()
         try:
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
-            while not stop.wait(CHECKPOINT_INTERVAL):
+            while True:
+                if self.retention is not None and time.monotonic() >= next_prune:
+                    self.prune(conn)
+                    next_prune = time.monotonic() + PRUNE_INTERVAL
+                if stop.wait(CHECKPOINT_INTERVAL):
+                    break
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
                     pass                             # retried at the next interval
         finally:
             conn.close()
+
+    def prune(self, conn: sqlite3.Connection | None = None) -> int:
+        """Delete what the retention does not keep now (the server does this every minute); returns the count."""
+        if self.retention is None:
+            return 0
+        own = conn is None
+        conn = conn or connect(self.path, self.synchronous)
+        try:
+            deleted = prune(conn, self.retention)
+        except sqlite3.Error as exc:                 # retried at the next interval; the log keeps working
+            self.last_error = f"Prediction log {str(self.path)!r}: pruning failed: {exc}"
+            return 0
+        finally:
+            if own:
+                conn.close()
+        self.pruned_rows += deleted
+        return deleted
 
     def _commit(self, conn: sqlite3.Connection, batch: list) -> BaseException | None:
         """Insert ``batch`` with one multi-row statement per kind (one sqlite3 step, so the GIL is handed back
