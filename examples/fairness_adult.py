@@ -4,10 +4,10 @@
     python examples/fairness_adult.py --fast     # a 6,000-row subsample, 3 epochs (also: LEARNLOOP_FAST=1)
     python examples/fairness_adult.py --unaware  # leave sex and race out of the features and compare
 
-Data: adult.data and adult.test from ../shared/data/fairness beside the repository (see its SOURCES.md), or
-``--data-dir``. The categorical columns are one-hot encoded and the numeric ones standardized with scikit-learn;
-"?" (missing) is kept as its own category. The model outputs logits (``from_logits=True``), so a prediction is
-positive when the logit is >= 0, i.e. the probability >= 0.5.
+Data: fairness/adult.data and fairness/adult.test under ../shared/data beside the repository (see
+fairness/SOURCES.md), or ``--data-dir``. The categorical columns are one-hot encoded and the numeric ones
+standardized with scikit-learn; "?" (missing) is kept as its own category. The model outputs logits
+(``from_logits=True``), so a prediction is positive when the logit is >= 0, i.e. the probability >= 0.5.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "ho
 CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex",
                "native-country"]
 SENSITIVE = ["sex", "race"]
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fairness"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def read_adult(path: Path, skip_banner: bool = False) -> dict[str, np.ndarray]:
@@ -62,19 +62,25 @@ def as_frame_rows(table: dict[str, np.ndarray]) -> np.ndarray:
     return np.array(cols, dtype=object).T
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict | None:
+    """Train, audit and print; returns the figures (``None`` when the data is missing)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="subsample the training set (for CI)")
     parser.add_argument("--unaware", action="store_true", help="train without the sex and race columns")
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     epochs = args.epochs or (3 if fast else 5)
     start = time.perf_counter()
 
-    train, test = read_adult(args.data_dir / "adult.data"), read_adult(args.data_dir / "adult.test", True)
+    folder = args.data_dir / "fairness"
+    missing = [folder / name for name in ("adult.data", "adult.test") if not (folder / name).is_file()]
+    if missing:
+        print(f"skipped: {missing[0]} not found (pass --data-dir to the shared data folder)")
+        return None
+    train, test = read_adult(folder / "adult.data"), read_adult(folder / "adult.test", True)
     rng = np.random.default_rng(args.seed)
     if fast:
         keep = np.sort(rng.choice(len(train["income"]), size=6000, replace=False))
