@@ -75,11 +75,10 @@ class _SKLearnWrapper(BaseEstimator):
         if self.warm_start and hasattr(self, "model_"):
             return self.model_
         if isinstance(self.model, Sequential):
-            model = self.model if self.warm_start else None
             if not self.model.compiled:
                 raise LearnloopError(f"{type(self).__name__}: the model must be compiled (it is cloned with its "
                                      "loss and optimizer before each fit); call model.compile(...) first.")
-            model = model or clone_compiled(self.model)
+            model = self.model if self.warm_start else clone_compiled(self.model)
         elif callable(self.model):
             kwargs = dict(self.model_kwargs or {})
             accepts = _accepted_parameters(self.model)
