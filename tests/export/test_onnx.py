@@ -74,9 +74,16 @@ def test_dropout_is_the_identity(rng):
 
 def test_augmentation_and_noise_layers_are_the_identity_at_inference(rng):
     model = Sequential([Input((8, 8, 1)), L.RandomRotation(0.1), L.RandomZoom(0.1), L.RandomTranslation(0.1, 0.1),
-                        L.GaussianNoise(0.5), L.Conv2D(2, 3), L.Flatten(), L.Dense(2)])
+                        L.RandomFlip(), L.GaussianNoise(0.5), L.Conv2D(2, 3), L.Flatten(), L.Dense(2)])
     proto = _assert_faithful(model, rng.normal(size=(4, 8, 8, 1)).astype("float32"))
-    assert [n.op_type for n in proto.graph.node].count("Identity") == 4
+    assert [n.op_type for n in proto.graph.node].count("Identity") == 5
+
+
+@pytest.mark.parametrize("scale, offset, high", [(1 / 255, 0.0, 255.0), ([0.5, 2.0], [-1.0, 0.25], 1.0)])
+def test_rescaling_is_a_multiply_and_an_add(rng, scale, offset, high):
+    model = Sequential([Input((4, 4, 2)), L.Rescaling(scale, offset=offset), L.Conv2D(3, 2), L.Flatten(), L.Dense(2)])
+    proto = _assert_faithful(model, rng.uniform(0, high, size=(5, 4, 4, 2)).astype("float32"))
+    assert {"Mul", "Add"} <= {n.op_type for n in proto.graph.node}
 
 
 def test_a_from_logits_output_stays_logits(rng):

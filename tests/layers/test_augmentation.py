@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from learnloop.data.augment import affine_coordinates, resample, rotation_matrices
 from learnloop.errors import LearnloopError
-from learnloop.layers import REGISTRY, GaussianNoise, RandomRotation, RandomTranslation, RandomZoom
+from learnloop.layers import REGISTRY, GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from learnloop.layers.augmentation import resample_transpose
 
 LAYERS = [
@@ -125,3 +125,35 @@ def test_a_model_with_augmentation_layers_saves_and_loads(tmp_path, rng):
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
     x = rng.random((4, 8, 8, 1)).astype(np.float32)
     assert_allclose(loaded.predict(x), model.predict(x))
+
+
+# ---- RandomFlip ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode, axes", [("horizontal", [2]), ("vertical", [1]), ("horizontal_and_vertical", [1, 2])])
+def test_random_flip_mirrors_whole_images_along_its_axes_only_while_training(rng, mode, axes):
+    layer = RandomFlip(mode, seed=0, dtype="float64")
+    x = rng.normal(size=(64, 5, 4, 2))
+    assert_array_equal(layer(x), x)
+    out = layer(x, training=True)
+    seen = set()
+    for image, flipped in zip(x, out):                               # image axes: 0 = height, 1 = width
+        matches = [combo for combo in ((), (1,), (2,), (1, 2))
+                   if np.array_equal(flipped, np.flip(image, [a - 1 for a in combo]))]
+        assert matches and set(matches[0]) <= set(axes)
+        seen.add(matches[0])
+    assert len(seen) == 2 ** len(axes)                              # every combination drawn among 64 images
+
+
+def test_random_flip_backward_is_its_transpose_and_draws_are_seeded(rng):
+    layer = RandomFlip(seed=3, dtype="float64")
+    x = rng.normal(size=(8, 4, 4, 1))
+    layer(x)
+    out = layer.forward(x, training=True)
+    g = rng.normal(size=out.shape)
+    assert_allclose(np.sum(out * g), np.sum(x * layer.backward(g)), rtol=1e-12)
+    again = RandomFlip(seed=3, dtype="float64")
+    again(x)
+    assert_array_equal(again.forward(x, training=True), out)
+    assert RandomFlip.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(LearnloopError, match="mode must be one of"):
+        RandomFlip("diagonal")
+

@@ -121,6 +121,13 @@ def normalization(b, layer) -> None:
         b.apply("Div", f"{layer.name}/Div", b.const(f"{layer.name}/std", std))
 
 
+def rescaling(b, layer) -> None:
+    """x * scale + offset, per channel (last axis) when given as lists."""
+    b.nhwc(layer.name)
+    b.apply("Mul", f"{layer.name}/Mul", b.const(f"{layer.name}/scale", np.asarray(layer.scale, np.float32)))
+    b.apply("Add", f"{layer.name}/Add", b.const(f"{layer.name}/offset", np.asarray(layer.offset, np.float32)))
+
+
 def _pads(b, layer, window: tuple, strides: tuple, dilation: tuple) -> dict:
     """ONNX padding attributes for the spatial axes: explicit TensorFlow pads, or SAME_UPPER for unknown sizes."""
     if layer.padding == "valid":
@@ -171,12 +178,14 @@ CONVERTERS: dict[str, Callable] = {
     "LeakyReLU": leaky_relu_layer,
     "Dropout": identity_at_inference,
     "GaussianNoise": identity_at_inference,
+    "RandomFlip": identity_at_inference,
     "RandomRotation": identity_at_inference,
     "RandomZoom": identity_at_inference,
     "RandomTranslation": identity_at_inference,
     "Flatten": flatten,
     "Reshape": reshape,
     "Normalization": normalization,
+    "Rescaling": rescaling,
     "Conv1D": conv,
     "Conv2D": conv,
     "MaxPooling1D": functools.partial(pooling, op="MaxPool"),

@@ -1,7 +1,7 @@
 """Layers with Keras's names. ``REGISTRY`` maps class names to classes: the only classes a saved model may name."""
 
 from learnloop.layers.activation import Activation, LeakyReLU, ReLU, Softmax
-from learnloop.layers.augmentation import GaussianNoise, RandomRotation, RandomTranslation, RandomZoom
+from learnloop.layers.augmentation import GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from learnloop.layers.base import Layer
 from learnloop.layers.conv import Conv1D, Conv2D
 from learnloop.layers.dense import Dense
@@ -18,11 +18,13 @@ from learnloop.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from learnloop.layers.rescaling import Rescaling
 from learnloop.layers.reshape import Flatten, Reshape
 
 REGISTRY: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (Activation, Dense, Dropout, Flatten, InputLayer, LeakyReLU, Normalization, ReLU, Reshape, Softmax)
+    for cls in (Activation, Dense, Dropout, Flatten, InputLayer, LeakyReLU, Normalization, ReLU, Rescaling, Reshape,
+                Softmax)
 }
 
 _CNN = (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -37,9 +39,9 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU",
-           "Normalization", "REGISTRY", "ReLU", "Reshape", "Softmax", "register"]
+           "Normalization", "REGISTRY", "ReLU", "Rescaling", "Reshape", "Softmax", "register"]
 __all__ += [cls.__name__ for cls in _CNN]
 
-_AUGMENTATION = (GaussianNoise, RandomRotation, RandomTranslation, RandomZoom)
+_AUGMENTATION = (GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom)
 REGISTRY.update({cls.__name__: cls for cls in _AUGMENTATION})
 __all__ += [cls.__name__ for cls in _AUGMENTATION]

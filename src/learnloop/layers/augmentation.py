@@ -259,3 +259,56 @@ class GaussianNoise(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomFlip(Layer):
+    """Mirror each image at random while training: left-right, up-down, or each independently (Keras's modes).
+
+    Args:
+        mode: "horizontal" (flip the width axis), "vertical" (the height axis) or "horizontal_and_vertical"
+            (default, as Keras: each axis flipped with probability 1/2, independently).
+        seed: makes the draws reproducible; otherwise they follow ``learnloop.set_seed``.
+    """
+
+    MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}
+
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise LearnloopError(f"RandomFlip mode must be one of {list(self.MODES)}; got {mode!r}.")
+        if data_format not in (None, "channels_last"):
+            raise LearnloopError(f"RandomFlip supports data_format='channels_last' only; got {data_format!r}.")
+        self.mode, self.seed = mode, seed
+        self._rng = None
+        self._flips: list[tuple[int, Array]] = []
+
+    def check_input_shape(self, shape: Shape) -> None:
+        if len(shape) not in (3, 4):
+            raise LearnloopError(f"RandomFlip '{self.name}' expects images of shape (batch, h, w, c) or (batch, h, w); "
+                                 f"got samples of shape {tuple(shape[1:])}.")
+
+    def forward(self, x: Array, *, training: bool = False) -> Array:
+        self._flips = []
+        if not training:
+            return x
+        if self._rng is None:
+            self._rng = make_rng(self.seed)
+        out = x.copy()
+        for axis in self.MODES[self.mode]:
+            chosen = np.flatnonzero(self._rng.random(len(x)) < 0.5)     # the images flipped along this axis
+            out[chosen] = np.flip(out[chosen], axis=axis)
+            self._flips.append((axis, chosen))
+        return out
+
+    def backward(self, grad: Array) -> Array | None:
+        if not self.input_grad_needed:
+            return None
+        if not self._flips:
+            return grad
+        dx = grad.copy()
+        for axis, chosen in reversed(self._flips):                      # a flip is its own transpose
+            dx[chosen] = np.flip(dx[chosen], axis=axis)
+        return dx
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode, "seed": self.seed}
