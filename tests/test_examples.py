@@ -38,6 +38,8 @@ KEY_LINES = {
     "serve_and_query.py": [r"served labels the same as predict\(\): True",
                            r"got 'stable' then 'drift'"],
     "fairness_adult.py": [r"UCI Adult: trained on 6000 rows", r"gaps \(between groups\)"],
+    "sklearn_grid_search.py": [r"underfits \(high bias\), so a wider one wins; got units 32",
+                               r"test accuracy 0\.9[5-9]\d"],
     "spam_error_analysis.py": [r"got 9[7-9]\.\d% on the test set", r"Error analysis: \d+ of \d+ cv examples"],
     "transfer_digits.py": [r"-> option 1 and option 2 beat training from scratch"],
 }
