@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conv_cases import CONV1D_CASES, CONV2D_CASES
 from numpy.testing import assert_allclose
 from threadpoolctl import threadpool_limits
 
@@ -80,45 +81,12 @@ def conv1d_loop(x, kernel, bias, stride=1, padding="valid", dilation=1):
 
 
 # ---- gradients ----------------------------------------------------------------------------------------------
-# (kernel_size, strides, padding, dilation_rate, c_in, filters, input h x w): odd sizes, even kernels with "same",
-# strides that do not divide the input, dilations, and strides with dilations.
-CONV2D_CASES = [
-    (1, 1, "valid", 1, 1, 2, (4, 3)),
-    (3, 1, "valid", 1, 1, 2, (5, 5)),
-    (3, 1, "same", 1, 2, 3, (5, 4)),
-    (2, 1, "same", 1, 2, 2, (5, 5)),
-    ((2, 2), 2, "same", 1, 3, 2, (5, 6)),
-    ((4, 2), (1, 2), "same", 1, 1, 2, (5, 5)),
-    ((3, 2), (2, 1), "valid", 1, 2, 3, (7, 5)),
-    (3, 2, "valid", 1, 5, 2, (7, 7)),
-    (3, 2, "same", 1, 5, 2, (6, 7)),
-    (3, 1, "valid", 2, 2, 2, (6, 6)),
-    (2, 1, "same", (2, 1), 4, 2, (5, 4)),
-    ((2, 3), (2, 1), "same", (1, 2), 3, 2, (5, 6)),
-    (3, 2, "valid", 2, 1, 2, (7, 8)),
-    (5, 3, "same", 1, 1, 1, (4, 4)),
-]
-
-
 @pytest.mark.parametrize("kernel_size, strides, padding, dilation, c_in, filters, hw", CONV2D_CASES)
 def test_conv2d_gradients_match_finite_differences(rng, kernel_size, strides, padding, dilation, c_in, filters, hw):
     layer = Conv2D(filters, kernel_size, strides=strides, padding=padding, dilation_rate=dilation,
                    bias_initializer="random_normal", dtype="float64")
     # The loss is linear in x and in the weights, so wide central differences are exact up to rounding.
     assert_gradients_match(layer, rng.normal(size=(2, *hw, c_in)), rtol=1e-6, eps=1e-3)
-
-
-CONV1D_CASES = [
-    (1, 1, "valid", 1, 1, 2, 5),
-    (3, 1, "valid", 1, 1, 2, 7),
-    (4, 1, "same", 1, 2, 3, 7),
-    (2, 2, "same", 1, 3, 2, 9),
-    (3, 2, "valid", 1, 5, 2, 10),
-    (3, 1, "causal", 1, 2, 2, 6),
-    (2, 3, "causal", 2, 1, 2, 11),
-    (3, 1, "same", 3, 4, 2, 9),
-    (5, 2, "valid", 2, 2, 1, 13),
-]
 
 
 @pytest.mark.parametrize("kernel_size, strides, padding, dilation, c_in, filters, steps", CONV1D_CASES)

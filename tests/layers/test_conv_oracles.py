@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conv_cases import CONV2D_CASES
 from numpy.testing import assert_allclose
 
 import learnloop
 from learnloop.layers import Conv1D, Conv2D
 
-# (kernel_size, strides, padding, dilation_rate, c_in, filters, input h x w): "same" with odd and even kernels,
-# strides that do not divide the input; the PyTorch side gets TensorFlow's "same" padding explicitly.
-CASES = [
-    (3, 1, "same", 1, 2, 3, (5, 4)),
-    (2, 1, "same", 1, 2, 2, (5, 5)),
-    ((2, 2), 2, "same", 1, 3, 2, (5, 6)),
-    ((4, 2), (1, 2), "same", 1, 1, 2, (5, 5)),
-    ((3, 2), (2, 1), "valid", 1, 2, 3, (7, 5)),
-    (3, 2, "valid", 1, 5, 2, (7, 7)),
-    (3, 2, "same", 1, 5, 2, (6, 7)),
-]
+CASES = CONV2D_CASES[2:9]                   # "same" with odd and even kernels, strides that do not divide
 
 
 # ---- oracle: PyTorch, when installed ----------------------------------------------------------------------------
