@@ -1,4 +1,4 @@
-"""``learnloop logs export|stats`` on a prediction log."""
+"""``learnloop logs export|stats|prune`` on a prediction log."""
 
 from __future__ import annotations
 
@@ -47,3 +47,23 @@ def test_stats_text_and_json(db, capsys):
 def test_a_missing_log_is_a_clear_error(tmp_path, capsys):
     assert main(["logs", "stats", "--db", str(tmp_path / "nope.sqlite")]) == 2
     assert "No prediction log at" in capsys.readouterr().err
+
+
+def test_prune_keeps_the_newest_rows_and_drops_orphaned_feedback(db, capsys):
+    assert main(["logs", "prune", "--db", str(db), "--max-rows", "2"]) == 0
+    assert "deleted 2 requests; 2 remain" in capsys.readouterr().out
+    assert main(["logs", "export", "--db", str(db)]) == 0
+    assert [json.loads(line)["request_id"] for line in capsys.readouterr().out.splitlines()] == ["id2", "id3"]
+    assert main(["logs", "stats", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["feedback"]["labelled"] == 0       # id1's label went with it
+    assert main(["logs", "prune", "--db", str(db), "--max-age-days", "1"]) == 0  # rows from 2023: all old
+    assert "deleted 2 requests; 0 remain" in capsys.readouterr().out
+
+
+def test_prune_needs_a_bound_and_positive_values(db, capsys):
+    assert main(["logs", "prune", "--db", str(db)]) == 2
+    assert "needs --max-age-days and/or --max-rows" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["logs", "prune", "--db", str(db), "--max-rows", "many"])
+    assert "expected a positive integer; got many" in capsys.readouterr().err
+

@@ -1,4 +1,4 @@
-"""``learnloop logs export|stats --db FILE``: read the prediction log a server wrote."""
+"""``learnloop logs export|stats|prune --db FILE``: read, or trim, the prediction log a server wrote."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import os
 import sys
 from pathlib import Path
 
+from learnloop.commands._args import positive_int, positive_number
 from learnloop.errors import LearnloopError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("logs", help="export or summarize a prediction log", description=__doc__.splitlines()[0])
+    p = subparsers.add_parser("logs", help="export, summarize or trim a prediction log",
+                              description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
     exp = sub.add_parser("export", help="every logged request as CSV or JSON lines")
     exp.add_argument("--db", required=True, metavar="FILE", help="the SQLite prediction log")
@@ -24,6 +26,12 @@ def register(subparsers) -> None:
     st.add_argument("--db", required=True, metavar="FILE", help="the SQLite prediction log")
     st.add_argument("--json", action="store_true", help="print the summary as JSON")
     st.set_defaults(func=run_stats)
+    pr = sub.add_parser("prune", help="delete old requests (and their feedback), as serve --log-max-* does")
+    pr.add_argument("--db", required=True, metavar="FILE", help="the SQLite prediction log")
+    pr.add_argument("--max-age-days", type=positive_number, default=None, metavar="DAYS",
+                    help="delete requests older than this")
+    pr.add_argument("--max-rows", type=positive_int, default=None, metavar="N", help="keep only the N newest")
+    pr.set_defaults(func=run_prune)
 
 
 def _db(path: str) -> Path:
@@ -55,4 +63,21 @@ def run_stats(args: argparse.Namespace) -> int:
 
     summary = stats(_db(args.db))
     print(json.dumps(summary, indent=2) if args.json else text_summary(summary), end="\n" if args.json else "")
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    from learnloop.serving.predlog import connect
+    from learnloop.serving.retention import Retention, prune
+
+    retention = Retention(args.max_age_days, args.max_rows)
+    if not retention.bounded:
+        raise LearnloopError("learnloop logs prune needs --max-age-days and/or --max-rows (what to keep).")
+    conn = connect(_db(args.db))
+    try:
+        deleted = prune(conn, retention)
+        left = conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    finally:
+        conn.close()
+    print(f"deleted {deleted} requests; {left} remain in {args.db}")
     return 0

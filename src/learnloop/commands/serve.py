@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from learnloop.commands._args import positive_int, positive_number
 from learnloop.errors import LearnloopError
 
 
@@ -21,39 +22,22 @@ def register(subparsers) -> None:
     p.add_argument("--name", default=None, help="the model's name in URLs (default: the file name without suffix)")
     p.add_argument("--log-db", default="predictions.sqlite", metavar="FILE",
                    help="SQLite prediction log (default predictions.sqlite)")
-    p.add_argument("--max-body-bytes", type=_positive, default=1 << 20, metavar="N",
+    p.add_argument("--max-body-bytes", type=positive_int, default=1 << 20, metavar="N",
                    help="larger request bodies get 413 (default 1048576)")
-    p.add_argument("--max-concurrency", type=_positive, default=128, metavar="N",
+    p.add_argument("--max-concurrency", type=positive_int, default=128, metavar="N",
                    help="requests in flight beyond N get 503 at once (default 128)")
     p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
                    help="prediction-log durability: normal (default) keeps every acknowledged request through a "
                         "killed server but not through a machine crash; full also fsyncs each commit (survives "
                         "power loss, fewer requests per second)")
-    p.add_argument("--log-max-age-days", type=_positive_float, default=None, metavar="DAYS",
+    p.add_argument("--log-max-age-days", type=positive_number, default=None, metavar="DAYS",
                    help="delete logged predictions older than this, checked every minute (default: keep all)")
-    p.add_argument("--log-max-rows", type=_positive, default=None, metavar="N",
+    p.add_argument("--log-max-rows", type=positive_int, default=None, metavar="N",
                    help="keep only the N newest logged predictions (default: keep all)")
     p.add_argument("--watch-interval", type=float, default=1.0, metavar="SECONDS",
                    help="check the model file for a new version this often; 0 disables (default 1)")
     p.add_argument("--access-log", action="store_true", help="print one line per request")
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
