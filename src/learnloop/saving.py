@@ -129,7 +129,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
         zf.writestr("config.json", config_bytes)
         zf.writestr("weights.npz", _weights_npz(model.get_weights()))
         zf.writestr("metadata.json", metadata_bytes)
-        state = model._optimizer_state() if compile_config(model) else None
+        state = model._optimizer_state() if config["compile_config"] else None
         if state is not None:
             zf.writestr("optimizer.npz", _weights_npz(state[1], iterations=np.int64(state[0])))
 

@@ -100,31 +100,44 @@ def resample_transpose(grad: Array, coords: Array, input_shape: tuple, mode: str
     return out[..., 0] if squeeze else out
 
 
-class _RandomAffine(Layer):
-    """One random affine transform per image while training (subclasses draw the matrices)."""
+class _RandomImages(Layer):
+    """Shared by the image layers: channels-last (batch, h, w[, c]) inputs and a generator drawn on first use."""
 
-    def __init__(self, fill_mode: str = "reflect", interpolation: str = "bilinear", seed: int | None = None,
-                 fill_value: float = 0.0, data_format: str | None = None, **kwargs):
+    def __init__(self, seed: int | None = None, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        if fill_mode not in FILL_MODES:
-            raise LearnloopError(f"{type(self).__name__} fill_mode must be one of {sorted(FILL_MODES)}; "
-                                 f"got {fill_mode!r}.")
-        if interpolation not in _INTERPOLATION:
-            raise LearnloopError(f"{type(self).__name__} interpolation must be one of {sorted(_INTERPOLATION)}; "
-                                 f"got {interpolation!r}.")
         if data_format not in (None, "channels_last"):
             raise LearnloopError(f"{type(self).__name__} supports data_format='channels_last' only; "
                                  f"got {data_format!r}.")
-        self.fill_mode, self.interpolation, self.seed = fill_mode, interpolation, seed
-        self.fill_value = float(fill_value)
+        self.seed = seed
         self._rng = None
-        self._coords = None
 
     def check_input_shape(self, shape: Shape) -> None:
         if len(shape) not in (3, 4):
             raise LearnloopError(f"{type(self).__name__} '{self.name}' expects images of shape (batch, h, w, c) or "
                                  f"(batch, h, w); got samples of shape {tuple(shape[1:])}. Add a Reshape layer "
                                  f"before it, e.g. Reshape((8, 8, 1)).")
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = make_rng(self.seed)
+        return self._rng
+
+
+class _RandomAffine(_RandomImages):
+    """One random affine transform per image while training (subclasses draw the matrices)."""
+
+    def __init__(self, fill_mode: str = "reflect", interpolation: str = "bilinear", seed: int | None = None,
+                 fill_value: float = 0.0, data_format: str | None = None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if fill_mode not in FILL_MODES:
+            raise LearnloopError(f"{type(self).__name__} fill_mode must be one of {sorted(FILL_MODES)}; "
+                                 f"got {fill_mode!r}.")
+        if interpolation not in _INTERPOLATION:
+            raise LearnloopError(f"{type(self).__name__} interpolation must be one of {sorted(_INTERPOLATION)}; "
+                                 f"got {interpolation!r}.")
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value = float(fill_value)
+        self._coords = None
 
     def _draw(self, n: int, h: int, w: int, rng: np.random.Generator) -> tuple[Array, Array]:
         raise NotImplementedError
@@ -133,10 +146,8 @@ class _RandomAffine(Layer):
         self._coords = None
         if not training:
             return x
-        if self._rng is None:
-            self._rng = make_rng(self.seed)
         n, h, w = x.shape[:3]
-        matrices, shifts = self._draw(n, h, w, self._rng)
+        matrices, shifts = self._draw(n, h, w, self._generator())
         self._coords, self._shape = affine_coordinates((h, w), matrices, shifts), x.shape
         order = _INTERPOLATION[self.interpolation]
         return resample(x, self._coords, self.fill_mode, self.fill_value, order).astype(x.dtype)
@@ -261,7 +272,7 @@ class GaussianNoise(Layer):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
-class RandomFlip(Layer):
+class RandomFlip(_RandomImages):
     """Mirror each image at random while training: left-right, up-down, or each independently (Keras's modes).
 
     Args:
@@ -273,29 +284,20 @@ class RandomFlip(Layer):
     MODES = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (1, 2)}
 
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None, data_format=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         if mode not in self.MODES:
             raise LearnloopError(f"RandomFlip mode must be one of {list(self.MODES)}; got {mode!r}.")
-        if data_format not in (None, "channels_last"):
-            raise LearnloopError(f"RandomFlip supports data_format='channels_last' only; got {data_format!r}.")
-        self.mode, self.seed = mode, seed
-        self._rng = None
+        self.mode = mode
         self._flips: list[tuple[int, Array]] = []
-
-    def check_input_shape(self, shape: Shape) -> None:
-        if len(shape) not in (3, 4):
-            raise LearnloopError(f"RandomFlip '{self.name}' expects images of shape (batch, h, w, c) or (batch, h, w); "
-                                 f"got samples of shape {tuple(shape[1:])}.")
 
     def forward(self, x: Array, *, training: bool = False) -> Array:
         self._flips = []
         if not training:
             return x
-        if self._rng is None:
-            self._rng = make_rng(self.seed)
+        rng = self._generator()
         out = x.copy()
         for axis in self.MODES[self.mode]:
-            chosen = np.flatnonzero(self._rng.random(len(x)) < 0.5)     # the images flipped along this axis
+            chosen = np.flatnonzero(rng.random(len(x)) < 0.5)          # the images flipped along this axis
             out[chosen] = np.flip(out[chosen], axis=axis)
             self._flips.append((axis, chosen))
         return out
