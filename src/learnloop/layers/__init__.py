@@ -3,10 +3,12 @@
 from learnloop.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from learnloop.layers.augmentation import GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from learnloop.layers.base import Layer
+from learnloop.layers.category_encoding import CategoryEncoding
 from learnloop.layers.conv import Conv1D, Conv2D
 from learnloop.layers.dense import Dense
 from learnloop.layers.dropout import Dropout
 from learnloop.layers.input_layer import Input, InputLayer
+from learnloop.layers.lookup import IntegerLookup, StringLookup
 from learnloop.layers.normalization import Normalization
 from learnloop.layers.pooling import (
     AveragePooling1D,
@@ -45,3 +47,12 @@ __all__ += [cls.__name__ for cls in _CNN]
 _AUGMENTATION = (GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom)
 REGISTRY.update({cls.__name__: cls for cls in _AUGMENTATION})
 __all__ += [cls.__name__ for cls in _AUGMENTATION]
+
+from learnloop.layers.feature_space import FeatureSpace  # noqa: E402  (structured data: the raw-column stage)
+
+REGISTRY[FeatureSpace.__name__] = FeatureSpace
+__all__ += ["FeatureSpace"]
+
+_PREPROCESSING = (CategoryEncoding, IntegerLookup, StringLookup)
+REGISTRY.update({cls.__name__: cls for cls in _PREPROCESSING})
+__all__ += [cls.__name__ for cls in _PREPROCESSING]

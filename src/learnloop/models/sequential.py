@@ -10,6 +10,7 @@ import numpy as np
 from learnloop._checks import as_features, check_finite, check_positive_int
 from learnloop.errors import LearnloopError, NotFittedError
 from learnloop.layers.base import Layer, unique_name
+from learnloop.layers.feature_space import FeatureSpace
 from learnloop.layers.input_layer import InputLayer
 from learnloop.models.summary import format_summary
 from learnloop.models.training import Trainer
@@ -32,6 +33,7 @@ class Sequential(Trainer):
         self.name = name or unique_name("sequential")
         self._input_layer: InputLayer | None = None
         self._layers: list[Layer] = []
+        self._n_prefix = 0                  # leading preprocessing layers (raw values in, floats out)
         self.built = False
         self.metadata: dict = {}
         for layer in layers or []:
@@ -60,13 +62,23 @@ class Sequential(Trainer):
         names = {existing.name for existing in self._layers}
         if layer.name in names:
             raise LearnloopError(f"All layers in a model must have unique names; '{layer.name}' is used twice.")
+        if getattr(layer, "preprocessing", False) and len(self._layers) > self._n_prefix:
+            raise LearnloopError(f"{type(layer).__name__} '{layer.name}' is a preprocessing layer: it takes raw "
+                                 f"values, so it can only come before the network's layers, at the start of the "
+                                 f"model.")
         self._layers.append(layer)
+        self._n_prefix += bool(getattr(layer, "preprocessing", False))
         self._invalidate()
         if self._input_layer is None and len(self._layers) == 1 and layer._declared_input_shape is not None:
             self._input_layer = InputLayer(shape=layer._declared_input_shape[1:], dtype=layer.dtype)
-        if self._input_layer is not None:
-            out = self._input_layer.output if len(self._layers) == 1 else self._layers[-2].output
-            if out is not None:
+        if self._input_layer is not None or self.feature_space is not None:
+            if len(self._layers) == 1:
+                out = None if self._input_layer is None else self._input_layer.output
+                ready = self._input_layer is not None or layer.output is not None
+            else:
+                out = self._layers[-2].output
+                ready = out is not None
+            if ready:
                 layer.symbolic_call(out)
                 self._mark_built()
 
@@ -75,6 +87,7 @@ class Sequential(Trainer):
         if not self._layers:
             raise LearnloopError("pop() on a Sequential model with no layers.")
         layer = self._layers.pop()
+        self._n_prefix = min(self._n_prefix, len(self._layers))
         self._invalidate()
         if not self._layers:
             self.built = self._input_layer is not None
@@ -98,9 +111,24 @@ class Sequential(Trainer):
                 return layer
         raise LearnloopError(f"No such layer: '{name}'. Existing layers are: {[layer.name for layer in self._layers]}.")
 
+    @property
+    def feature_space(self):
+        """The FeatureSpace the model starts with (it then takes dicts of columns), else ``None``."""
+        first = self._layers[0] if self._layers else None
+        return first if isinstance(first, FeatureSpace) else None
+
+    @property
+    def preprocessing_layers(self) -> list[Layer]:
+        """The leading layers that take raw values (a FeatureSpace, lookups...), applied once ahead of the network."""
+        return self._layers[:self._n_prefix]
+
     # ---- building ------------------------------------------------------------------------------------------
     def build(self, input_shape=None) -> None:
         """Create every layer's weights for inputs of ``input_shape`` (batch axis first, e.g. ``(None, 400)``)."""
+        if self.feature_space is not None:
+            self._require_adapted("build()")
+            self._build_from(None)
+            return
         if input_shape is None:
             if self._input_layer is None:
                 raise LearnloopError("build() needs input_shape=(None, n_features) on a model without an Input.")
@@ -121,17 +149,42 @@ class Sequential(Trainer):
         self._mark_built()
 
     def _mark_built(self) -> None:
-        self.built = self._input_layer is not None and all(layer.built for layer in self._layers)
+        has_input = self._input_layer is not None or (self.feature_space is not None and
+                                                      self.feature_space.output is not None)
+        self.built = has_input and all(layer.built for layer in self._layers)
         self._invalidate()
+
+    def _require_adapted(self, where: str) -> None:
+        space = self.feature_space
+        if space is not None and not space.adapted:
+            raise NotFittedError(f"{where}: the model starts with FeatureSpace '{space.name}', which is not adapted "
+                                 f"yet; call feature_space.adapt(data) on the training columns first.")
 
     def _ensure_built(self, x: Array) -> None:
         if not self.built:
             if not self._layers:
                 raise LearnloopError("The model has no layers; add some before using it.")
+            if self._n_prefix:                         # raw stages ran already: build the network from their output
+                tensor = SymbolicTensor((None,) + x.shape[1:], self.dtype)
+                for layer in self._layers[self._n_prefix:]:
+                    tensor = layer.symbolic_call(tensor)
+                self.built = True
+                self._invalidate()
+                return
             self.build((None,) + x.shape[1:])
+
+    def _preprocess(self, x, where: str) -> Array:
+        """Run the preprocessing layers on raw input: a dict of columns, a DataFrame, strings..."""
+        self._require_adapted(where)
+        for layer in self._layers[:self._n_prefix]:
+            x = layer.encode(x, where) if isinstance(layer, FeatureSpace) else layer(x)
+        return x
 
     @property
     def input(self) -> SymbolicTensor:
+        if self.feature_space is not None:
+            self._require_adapted("input")
+            return {name: SymbolicTensor((None, 1), "float32", name=name) for name in self.feature_space.column_names}
         if self._input_layer is None:
             raise NotFittedError(f"The layer {self.name} has never been called and thus has no defined input.")
         return self._input_layer.output
@@ -146,7 +199,10 @@ class Sequential(Trainer):
     outputs = property(lambda self: [self.output])
 
     @property
-    def input_shape(self) -> tuple:
+    def input_shape(self) -> tuple | dict:
+        """(None, ...) of the input; for a model starting with a FeatureSpace, column name -> (None, 1)."""
+        if self.feature_space is not None:
+            return {name: tuple(t.shape) for name, t in self.input.items()}
         return tuple(self.input.shape)
 
     @property
@@ -161,18 +217,22 @@ class Sequential(Trainer):
 
     # ---- inference -----------------------------------------------------------------------------------------
     def forward(self, x: Array, *, training: bool = False) -> Array:
-        """The output for a validated batch ``x`` (no checks; the fit loop's path)."""
-        for layer in self._layers:
+        """The output for a validated batch ``x`` (no checks; the fit loop's path). With preprocessing layers,
+        ``x`` is their output: they ran once, on the raw input, in :meth:`_prepare_x`."""
+        for layer in self._layers[self._n_prefix:] if self._n_prefix else self._layers:
             x = layer.forward(x, training=training)
         return x
 
     def _prepare_x(self, x, where: str, finite: bool = True) -> Array:
         dtype = np.dtype(self.dtype)
+        if self._n_prefix:
+            x = self._preprocess(x, where)
         arr = as_features(x, where, dtype, finite=finite)
         self._ensure_built(arr)
-        expected = tuple(self._input_layer.output.shape)[1:]
+        source = self._layers[self._n_prefix - 1] if self._n_prefix else self._input_layer
+        expected = tuple(source.output.shape)[1:]
         if arr.shape[1:] != expected and not any(d is None for d in expected):
-            first = self._layers[0]
+            first = self._layers[self._n_prefix] if self._n_prefix < len(self._layers) else self._layers[0]
             first.check_input_shape(arr.shape)           # the layer's own message (e.g. a missing channel axis)
             raise LearnloopError(
                 f"{type(first).__name__} '{first.name}' expects inputs with "
@@ -181,8 +241,8 @@ class Sequential(Trainer):
 
     def _largest_sample(self, sample_size: int) -> int:
         """Values per sample of the largest array a forward pass makes (input or any layer's output)."""
-        sizes = [sample_size] + [math.prod(d or 1 for d in layer.output.shape[1:]) for layer in self._layers
-                                 if layer.output is not None]
+        sizes = [sample_size] + [math.prod(d or 1 for d in layer.output.shape[1:])
+                                 for layer in self._layers[self._n_prefix:] if layer.output is not None]
         return max(sizes)
 
     def predict(self, x, batch_size: int | None = None, verbose="auto", steps=None, callbacks=None) -> Array:
@@ -216,7 +276,7 @@ class Sequential(Trainer):
 
     def __call__(self, x, training: bool = False):
         """On a symbolic tensor: build and return the symbolic output. On an array: the output (like predict)."""
-        if isinstance(x, SymbolicTensor):
+        if isinstance(x, SymbolicTensor) and not self._n_prefix:
             if self._input_layer is None:
                 self._input_layer = InputLayer(shape=tuple(x.shape)[1:], dtype=x.dtype)
             self._build_from(x)
