@@ -55,6 +55,10 @@ class Weight:
 class Layer:
     """Base class of every learnloop layer (see the module docstring for the contract)."""
 
+    # True for layers that take raw values (strings, ints, dicts of columns) ahead of the float engine: applied
+    # once to the input, never trained or differentiated
+    preprocessing = False
+
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape: tuple | None = None, input_dim: int | None = None, batch_input_shape=None):
         if name is not None and (not isinstance(name, str) or not name):
