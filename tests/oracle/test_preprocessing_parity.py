@@ -118,3 +118,35 @@ def test_category_encoding_count_weights_match_keras(rng):
     x, weights = rng.integers(0, 6, (20, 4)), rng.random((20, 4)).astype(np.float32)
     ours = layers.CategoryEncoding(6, "count")(x, count_weights=weights)
     assert_allclose(ours, _numpy(keras.layers.CategoryEncoding(6, "count")(x, count_weights=weights)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 10, 99, 257, 5000])
+@pytest.mark.parametrize("num_bins,epsilon", [(2, 0.01), (4, 0.01), (7, 0.1), (32, 0.003)])
+def test_discretization_boundaries_match_keras(rng, n, num_bins, epsilon):
+    x = rng.normal(size=n) * 10
+    x[:n // 5] = np.round(x[:n // 5])                   # ties
+    ours, theirs = layers.Discretization(num_bins=num_bins, epsilon=epsilon), keras.layers.Discretization(
+        num_bins=num_bins, epsilon=epsilon)
+    ours.adapt(x)
+    theirs.adapt(x)
+    assert ours.bin_boundaries == theirs.bin_boundaries
+    probe = np.concatenate([x[:50], ours.bin_boundaries[:5], [-np.inf, np.inf, np.nan]])
+    assert_array_equal(ours(probe), _numpy(theirs(probe)))
+
+
+def test_discretization_from_batches_matches_keras(rng):
+    data = [rng.normal(size=(size, 2)) for size in (30, 200, 7, 1000)]
+    ours, theirs = layers.Discretization(num_bins=5), keras.layers.Discretization(num_bins=5)
+    ours.adapt(iter(data))
+    theirs.adapt(iter(data))
+    assert ours.bin_boundaries == theirs.bin_boundaries
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
+@pytest.mark.parametrize("shape", [(12,), (12, 1), (4, 3)])
+def test_discretization_outputs_match_keras(rng, mode, shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    kwargs = {"bin_boundaries": [-0.5, 0.0, 0.5], "output_mode": mode}
+    ours, theirs = layers.Discretization(**kwargs), keras.layers.Discretization(**kwargs)
+    assert_array_equal(ours(x), _numpy(theirs(x)))
+    assert ours.compute_output_shape(shape) == tuple(theirs.compute_output_shape(shape))
