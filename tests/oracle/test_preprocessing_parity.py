@@ -150,3 +150,52 @@ def test_discretization_outputs_match_keras(rng, mode, shape):
     ours, theirs = layers.Discretization(**kwargs), keras.layers.Discretization(**kwargs)
     assert_array_equal(ours(x), _numpy(theirs(x)))
     assert ours.compute_output_shape(shape) == tuple(theirs.compute_output_shape(shape))
+
+
+def _random_strings(rng, n):
+    lengths = rng.integers(0, 150, n)                  # every Fingerprint64 branch, ASCII to CJK
+    return np.array(["".join(chr(c) for c in rng.integers(32, 0x3000, size)) for size in lengths], dtype=object)
+
+
+def test_fingerprint64_and_siphash_match_tensorflow_on_random_bytes(rng):
+    from learnloop.layers import _farmhash
+
+    values = [bytes(rng.integers(0, 256, size, dtype=np.uint8)) for size in range(300) for _ in range(3)]
+    theirs = tf.fingerprint(tf.constant(values), method="farmhash64").numpy().view("<u8")[:, 0]
+    assert_array_equal(_farmhash.fingerprint64(values), theirs)
+    key = [int(k) for k in rng.integers(0, 2 ** 62, 2)]
+    buckets = 2 ** 63 - 1
+    assert_array_equal(_farmhash.hash_buckets(values, buckets, key=key),
+                       tf.strings.to_hash_bucket_strong(values, buckets, key=key).numpy())
+
+
+@pytest.mark.parametrize("kwargs", [{"num_bins": 10}, {"num_bins": 1000003}, {"num_bins": 7, "salt": 5},
+                                    {"num_bins": 11, "salt": [2 ** 40, 3]}, {"num_bins": 5, "mask_value": ""}])
+def test_hashing_bins_match_keras(rng, kwargs):
+    strings = _random_strings(rng, 300)
+    assert_array_equal(layers.Hashing(**kwargs)(strings), _numpy(keras.layers.Hashing(**kwargs)(strings)))
+    if kwargs.get("mask_value") == "":
+        kwargs = {**kwargs, "mask_value": 0}
+    numbers = np.concatenate([rng.integers(-10 ** 12, 10 ** 12, 200), [0, 0]])
+    assert_array_equal(layers.Hashing(**kwargs)(numbers), _numpy(keras.layers.Hashing(**kwargs)(numbers)))
+    floats = np.concatenate([rng.normal(size=100) * 1e3, [np.nan, np.inf, -np.inf, 1e30, -0.5, 0.0]])
+    assert_array_equal(layers.Hashing(**kwargs)(floats), _numpy(keras.layers.Hashing(**kwargs)(floats)))
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_hashing_encoded_outputs_match_keras(rng, mode):
+    strings = _random_strings(rng, 40)
+    x = strings.reshape(-1, 1) if mode == "one_hot" else strings.reshape(10, 4)
+    assert_array_equal(layers.Hashing(num_bins=6, output_mode=mode)(x),
+                       _numpy(keras.layers.Hashing(num_bins=6, output_mode=mode)(x)))
+
+
+@pytest.mark.parametrize("num_bins", [5, 1000, 2 ** 40])
+def test_hashed_crossing_matches_keras(rng, num_bins):
+    words, numbers, small = _random_strings(rng, 100), rng.integers(-10 ** 12, 10 ** 12, 100), rng.integers(0, 5, 100)
+    for features in ([words, numbers], [numbers, small, words], [words.reshape(-1, 1), small.reshape(-1, 1)]):
+        assert_array_equal(layers.HashedCrossing(num_bins)(features),
+                           _numpy(keras.layers.HashedCrossing(num_bins)(tuple(features))))
+    one_hot = layers.HashedCrossing(6, output_mode="one_hot")([words[:20], numbers[:20]])
+    assert_array_equal(one_hot, _numpy(keras.layers.HashedCrossing(6, output_mode="one_hot")((words[:20],
+                                                                                               numbers[:20]))))

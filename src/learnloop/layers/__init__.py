@@ -8,6 +8,7 @@ from learnloop.layers.conv import Conv1D, Conv2D
 from learnloop.layers.dense import Dense
 from learnloop.layers.discretization import Discretization
 from learnloop.layers.dropout import Dropout
+from learnloop.layers.hashing import HashedCrossing, Hashing
 from learnloop.layers.input_layer import Input, InputLayer
 from learnloop.layers.lookup import IntegerLookup, StringLookup
 from learnloop.layers.normalization import Normalization
@@ -54,6 +55,6 @@ from learnloop.layers.feature_space import FeatureSpace  # noqa: E402  (structur
 REGISTRY[FeatureSpace.__name__] = FeatureSpace
 __all__ += ["FeatureSpace"]
 
-_PREPROCESSING = (CategoryEncoding, Discretization, IntegerLookup, StringLookup)
+_PREPROCESSING = (CategoryEncoding, Discretization, HashedCrossing, Hashing, IntegerLookup, StringLookup)
 REGISTRY.update({cls.__name__: cls for cls in _PREPROCESSING})
 __all__ += [cls.__name__ for cls in _PREPROCESSING]

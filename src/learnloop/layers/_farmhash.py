@@ -192,7 +192,7 @@ def _sip_rounds(v0, v1, v2, v3, rounds: int):
     return v0, v1, v2, v3
 
 
-def _siphash(r, n: int, key: tuple[int, int]):
+def _siphash(r, n: int, key: Sequence[int]):
     """SipHash-2-4 keyed by two 64-bit words, of one string or of a group of strings of length ``n``."""
     k0, k1 = key[0] & _M, key[1] & _M
     v0, v1, v2, v3 = k0 ^ _SIP[0], k1 ^ _SIP[1], k0 ^ _SIP[2], k1 ^ _SIP[3]
@@ -230,7 +230,7 @@ def fingerprint64(values: Sequence[bytes]) -> np.ndarray:
     return _by_length(values, _hash64, _hash64)
 
 
-def siphash64(values: Sequence[bytes], key: tuple[int, int]) -> np.ndarray:
+def siphash64(values: Sequence[bytes], key: Sequence[int]) -> np.ndarray:
     """Keyed SipHash-2-4 of each byte string (``key`` is two ints, taken modulo 2**64): uint64 array (n,)."""
     return _by_length(values, lambda r, n: _siphash(r, n, key), lambda r, n: _siphash(r, n, key))
 
@@ -245,7 +245,7 @@ def fingerprint_cat64(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return _shift_mix(result)
 
 
-def hash_buckets(values: Sequence[bytes], num_buckets: int, key: tuple[int, int] | None = None) -> np.ndarray:
+def hash_buckets(values: Sequence[bytes], num_buckets: int, key: Sequence[int] | None = None) -> np.ndarray:
     """``tf.strings.to_hash_bucket_fast`` (``key=None``) or ``to_hash_bucket_strong(key=key)``: int64 (n,)."""
     hashes = fingerprint64(values) if key is None else siphash64(values, key)
     return (hashes % np.uint64(num_buckets)).astype(np.int64)

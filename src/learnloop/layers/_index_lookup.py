@@ -22,8 +22,11 @@ from learnloop.layers._preprocessing import (
     DROPPED,
     PreprocessingLayer,
     check_choice,
+    check_salt,
+    distinct_values,
     encode,
     encoded_shape,
+    hashable,
     refuse_sparse,
 )
 from learnloop.layers.base import Array, Shape
@@ -35,14 +38,6 @@ _ALIASES = {"binary": "multi_hot", "tf-idf": "tf_idf"}         # Keras's older n
 def is_missing(value) -> bool:
     """``None`` or a float NaN: a missing value, never part of a vocabulary."""
     return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
-
-
-def _hashable(value) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def batches(data, steps: int | None) -> Iterable:
@@ -89,7 +84,7 @@ class IndexLookup(PreprocessingLayer):
         self.oov_token = self._check_special(oov_token, "oov_token")
         self.invert, self.output_mode = bool(invert), output_mode
         self.pad_to_max_tokens, self.sparse = bool(pad_to_max_tokens), False
-        self.salt = self._check_salt(salt)
+        self.salt = check_salt(where, salt)
         self._tokens: list | None = None                  # learned terms, without the special tokens
         self._idf: Array | None = None                    # one weight per output slot (tf_idf)
         self._has_input_vocabulary = (vocabulary is not None if has_input_vocabulary is None
@@ -113,24 +108,14 @@ class IndexLookup(PreprocessingLayer):
         """int64 (n,): which OOV index (0..num_oov_indices-1) each out-of-vocabulary value takes."""
         raise NotImplementedError
 
-    def _factorize(self, flat: Array) -> tuple[list, Array]:
-        """(distinct tokens, (n,) position of each value among them or -1 when missing) for adapt."""
+    def _adaptable(self, flat: Array) -> Array:
+        """``flat`` if adapt can read its dtype; a clear error otherwise."""
         raise NotImplementedError
 
     def _read_vocabulary_file(self, lines: list[str]) -> list:
         raise NotImplementedError
 
     # ---- the index layout ----------------------------------------------------------------------------------
-    def _check_salt(self, salt):
-        if salt is None:
-            return None
-        if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(isinstance(s, (int, np.integer))
-                                                                    for s in salt):
-            return [int(s) for s in salt]
-        if isinstance(salt, (int, np.integer)) and not isinstance(salt, bool):
-            return [int(salt), int(salt)]
-        raise LearnloopError(f"{self.where}: salt must be an integer or a pair of integers; got {salt!r}.")
-
     def _oov_start(self) -> int:
         return 1 if self.mask_token is not None and self.output_mode == "int" else 0
 
@@ -255,11 +240,21 @@ class IndexLookup(PreprocessingLayer):
             return np.fromiter(map(self._table.get, values, itertools.repeat(-1)), dtype=np.int64,
                                count=len(values))
         except TypeError:
-            bad = next(v for v in values if not _hashable(v))
+            bad = next(v for v in values if not hashable(v))
             raise LearnloopError(f"{self.where}: got the unhashable value {bad!r} ({type(bad).__name__}); "
                                  f"expected {self._kind}.") from None
 
     # ---- adapt ---------------------------------------------------------------------------------------------
+    def _factorize(self, flat: Array) -> tuple[list, Array]:
+        """(distinct terms, (n,) position of each value among them, -1 for missing values) of a batch."""
+        distinct, codes = distinct_values(self._adaptable(flat), self.where)
+        tokens, remap = [], np.full(len(distinct), -1, dtype=np.int64)
+        for i, value in enumerate(distinct):
+            if not is_missing(value):
+                remap[i] = len(tokens)
+                tokens.append(self._check_token(value))
+        return tokens, remap[codes]
+
     def adapt(self, data, batch_size: int | None = None, steps: int | None = None) -> None:
         """Learn the vocabulary from ``data``: terms by frequency, ties broken by the higher term first (Keras).
 

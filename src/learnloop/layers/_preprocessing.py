@@ -34,6 +34,18 @@ def refuse_sparse(where: str, sparse) -> None:
                              f"returns dense NumPy arrays. Use sparse=False.")
 
 
+def check_salt(where: str, salt) -> list[int] | None:
+    """Keras's forms of a hash salt: an int (used for both halves of the SipHash key) or a pair of ints."""
+    if salt is None:
+        return None
+    if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in salt):
+        return [int(s) for s in salt]
+    if isinstance(salt, (int, np.integer)) and not isinstance(salt, bool):
+        return [int(salt), int(salt)]
+    raise LearnloopError(f"{where}: salt must be an integer or a pair of integers; got {salt!r}.")
+
+
 def positive_int(where: str, arg: str, value, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise LearnloopError(f"{where}: {arg} must be an integer >= {minimum}; got {value!r}.")
@@ -117,3 +129,31 @@ class PreprocessingLayer(Layer):
     def backward(self, grad: Array) -> Array | None:
         raise LearnloopError(f"{self.where} is a preprocessing layer: it is not differentiable. It runs once on the "
                              f"raw input, ahead of the network, and is never trained.")
+
+
+def distinct_values(flat: Array, where: str) -> tuple[list, Array]:
+    """(the distinct values of a 1-D array as Python objects, (n,) int64 position of each value among them).
+
+    Numbers go through ``np.unique``; text and objects through a dict (``np.unique`` sorts strings in Python,
+    about ten times slower), so the work per row stays in C either way.
+    """
+    if flat.dtype.kind in "iufb":
+        distinct, inverse = np.unique(flat, return_inverse=True)
+        return distinct.tolist(), inverse.reshape(-1).astype(np.int64, copy=False)
+    values = flat.tolist()
+    try:
+        distinct = list(dict.fromkeys(values))
+    except TypeError:
+        bad = next(v for v in values if not hashable(v))
+        raise LearnloopError(f"{where}: got the value {bad!r} ({type(bad).__name__}); expected strings or "
+                             f"numbers.") from None
+    position = {value: i for i, value in enumerate(distinct)}
+    return distinct, np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

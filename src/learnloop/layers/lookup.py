@@ -20,8 +20,8 @@ import numpy as np
 
 from learnloop.errors import LearnloopError
 from learnloop.layers._farmhash import hash_buckets
-from learnloop.layers._index_lookup import IndexLookup, is_missing
-from learnloop.layers._preprocessing import check_choice
+from learnloop.layers._index_lookup import IndexLookup
+from learnloop.layers._preprocessing import check_choice, distinct_values
 from learnloop.layers.base import Array
 
 
@@ -119,26 +119,17 @@ class StringLookup(IndexLookup):
         return self._lookup_objects(self._strings(flat))
 
     def _oov_buckets(self, values: Array) -> Array:
-        values = values.tolist()
-        distinct = list(dict.fromkeys(values))
+        distinct, inverse = distinct_values(values, self.where)
         encoded = [v.encode("utf-8") if isinstance(v, str) else v if isinstance(v, bytes) else None
                    for v in distinct]
-        hashed = [e for e in encoded if e is not None]
-        buckets = iter(hash_buckets(hashed, self.num_oov_indices, self.salt).tolist())
-        bucket_of = {v: (0 if e is None else next(buckets)) for v, e in zip(distinct, encoded)}
-        return np.fromiter(map(bucket_of.__getitem__, values), dtype=np.int64, count=len(values))
+        known = [i for i, e in enumerate(encoded) if e is not None]
+        buckets = np.zeros(len(distinct), dtype=np.int64)        # not a string (None, NaN): the first OOV index
+        buckets[known] = hash_buckets([encoded[i] for i in known], self.num_oov_indices, self.salt)
+        return buckets[inverse]
 
-    def _factorize(self, flat: Array) -> tuple[list, Array]:
-        values = self._strings(flat)
-        distinct = list(dict.fromkeys(values))
-        position = {v: i for i, v in enumerate(distinct)}
-        codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
-        tokens, remap = [], np.full(len(distinct), -1, dtype=np.int64)
-        for i, value in enumerate(distinct):
-            if not is_missing(value):
-                remap[i] = len(tokens)
-                tokens.append(self._check_token(value))
-        return tokens, remap[codes]
+    def _adaptable(self, flat: Array) -> Array:
+        self._strings(flat)
+        return flat
 
     def get_config(self) -> dict:
         return {**super().get_config(), "encoding": self.encoding}
@@ -252,43 +243,22 @@ class IntegerLookup(IndexLookup):
         return codes
 
     def _oov_buckets(self, values: Array) -> Array:
-        if values.dtype.kind == "O":
-            listed = values.tolist()
-            distinct = list(dict.fromkeys(listed))
-            numbers = [self._integer(v) for v in distinct]
-            known = np.array([n for n in numbers if n is not None], dtype=np.int64)
-            buckets = iter(self._buckets(known).tolist())
-            bucket_of = {v: (0 if n is None else next(buckets)) for v, n in zip(distinct, numbers)}
-            return np.fromiter(map(bucket_of.__getitem__, listed), dtype=np.int64, count=len(listed))
-        numbers, missing = self._integers(values)
-        buckets = self._buckets(numbers)
-        buckets[missing] = 0
-        return buckets
-
-    def _buckets(self, numbers: Array) -> Array:
+        distinct, inverse = distinct_values(values, self.where)
+        numbers = [self._integer(v) for v in distinct]
+        known = [i for i, n in enumerate(numbers) if n is not None]
+        integers = np.array([numbers[i] for i in known], dtype=np.int64)
+        buckets = np.zeros(len(distinct), dtype=np.int64)        # missing (None, NaN): the first OOV index
         if self.oov_method == "floormod":
-            return np.mod(numbers, self.num_oov_indices)
-        distinct, inverse = np.unique(numbers, return_inverse=True)
-        text = [str(n).encode("ascii") for n in distinct.tolist()]
-        return hash_buckets(text, self.num_oov_indices, self.salt)[inverse.reshape(-1)]
+            buckets[known] = np.mod(integers, self.num_oov_indices)
+        else:
+            text = [str(n).encode("ascii") for n in integers.tolist()]
+            buckets[known] = hash_buckets(text, self.num_oov_indices, self.salt)
+        return buckets[inverse]
 
-    def _factorize(self, flat: Array) -> tuple[list, Array]:
-        if flat.dtype.kind == "O":
-            values = flat.tolist()
-            distinct = list(dict.fromkeys(values))
-            position = {v: i for i, v in enumerate(distinct)}
-            codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
-            tokens, remap = [], np.full(len(distinct), -1, dtype=np.int64)
-            for i, value in enumerate(distinct):
-                if not is_missing(value):
-                    remap[i] = len(tokens)
-                    tokens.append(self._check_token(value))
-            return tokens, remap[codes]
-        numbers, missing = self._integers(flat)
-        distinct, inverse = np.unique(numbers[~missing], return_inverse=True)
-        codes = np.full(flat.shape, -1, dtype=np.int64)
-        codes[~missing] = inverse.reshape(-1)
-        return distinct.tolist(), codes
+    def _adaptable(self, flat: Array) -> Array:
+        if flat.dtype.kind != "O":
+            self._integers(flat)
+        return flat
 
     def _vocabulary_array(self) -> Array:
         vocabulary = self.get_vocabulary()
