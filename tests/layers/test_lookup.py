@@ -292,3 +292,18 @@ def test_backward_says_preprocessing_layers_are_not_differentiable():
     with pytest.raises(LearnloopError, match="StringLookup 'pre' is a preprocessing layer: it is not differentiable"):
         StringLookup(vocabulary=["a"], name="pre").backward(np.ones((1, 2)))
     assert StringLookup(vocabulary=["a"]).get_weights() == []
+
+
+def test_the_first_call_on_data_records_the_output_shape_and_a_model_can_start_with_the_layer():
+    import learnloop
+    from learnloop.layers import Dense
+
+    x = np.array([["a"], ["b"], ["c"], ["a"]] * 5, dtype=object)
+    layer = StringLookup(output_mode="one_hot")
+    layer.adapt(x)
+    layer(x[:2])
+    assert tuple(layer.output.shape) == (None, 4)
+    model = learnloop.Sequential([StringLookup(vocabulary=["a", "b", "c"], output_mode="one_hot"), Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(x, np.ones((20, 1)), epochs=1, verbose=0)
+    assert model.predict(x[:3], verbose=0).shape == (3, 1)

@@ -119,7 +119,11 @@ class PreprocessingLayer(Layer):
         """Encode raw ``inputs`` (a list or NumPy array of any shape); on a :class:`SymbolicTensor`, its output."""
         if isinstance(inputs, SymbolicTensor):
             return self.symbolic_call(inputs)
-        return self.forward(inputs, training=training)
+        values = inputs if isinstance(inputs, np.ndarray) else np.asarray(inputs)
+        out = self.forward(values, training=training)
+        if self.output is None:             # as Layer.__call__: the first call on data records the symbolic shapes
+            self.symbolic_call(SymbolicTensor((None,) + values.shape[1:], values.dtype))
+        return out
 
     def symbolic_call(self, inputs: SymbolicTensor) -> SymbolicTensor:
         self.input = inputs

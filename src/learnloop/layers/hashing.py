@@ -155,7 +155,11 @@ class HashedCrossing(PreprocessingLayer):
             shape = self.compute_output_shape([tuple(i.shape) for i in inputs])
             self.output = SymbolicTensor(shape, self.output_dtype(), layer=self)
             return self.output
-        return self.forward(inputs, training=training)
+        out = self.forward(inputs, training=training)
+        if self.output is None:             # as Layer.__call__: the first call on data records the symbolic shapes
+            features = [np.asarray(f) for f in inputs]
+            self([SymbolicTensor((None,) + f.shape[1:], f.dtype) for f in features])
+        return out
 
     def _features(self, inputs) -> list[Array]:
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
