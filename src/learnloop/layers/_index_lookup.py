@@ -3,16 +3,15 @@
 Indices, as Keras lays them out: ``[mask] [OOV x num_oov_indices] [vocabulary...]``. The mask slot exists only
 with ``mask_token`` set and ``output_mode="int"``; in the encoded modes a mask token is dropped from the encoding.
 
-Speed: a call never loops in Python over the rows. Strings are looked up by ``map(dict.get, values)`` (C speed,
-about 60 ms per million values) and integers by ``np.searchsorted`` against the sorted vocabulary; only the
-distinct out-of-vocabulary values are hashed, once each.
+Speed: a call never loops in Python over the rows. Integers and fixed-width string arrays are looked up with
+``np.searchsorted`` against the sorted vocabulary; object arrays and lists with ``map(dict.get, values)`` (the
+loop runs in C: about 60 ms per million values). Only the distinct out-of-vocabulary values are hashed, once each.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,14 @@ from learnloop.errors import LearnloopError, NotFittedError
 from learnloop.layers._preprocessing import (
     DROPPED,
     PreprocessingLayer,
+    batches,
     check_choice,
     check_salt,
     distinct_values,
     encode,
     encoded_shape,
     hashable,
+    is_one_batch,
     refuse_sparse,
 )
 from learnloop.layers.base import Array, Shape
@@ -38,15 +39,6 @@ _ALIASES = {"binary": "multi_hot", "tf-idf": "tf_idf"}         # Keras's older n
 def is_missing(value) -> bool:
     """``None`` or a float NaN: a missing value, never part of a vocabulary."""
     return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
-
-
-def batches(data, steps: int | None) -> Iterable:
-    """Arrays and lists are one batch; any other iterable (a generator, a PyDataset) yields batches."""
-    if isinstance(data, (list, tuple, np.ndarray, str, bytes)) or hasattr(data, "__array__"):
-        return [data]
-    if isinstance(data, Iterable):
-        return data if steps is None else itertools.islice(data, steps)
-    return [data]
 
 
 class IndexLookup(PreprocessingLayer):
@@ -168,10 +160,11 @@ class IndexLookup(PreprocessingLayer):
         if values.ndim != 1 or values.size == 0:
             raise LearnloopError(f"{where}: the vocabulary must be a non-empty 1-D list of terms; got "
                                  f"{values.size} values of shape {values.shape}.")
-        terms = [self._check_token(t) for t in values.tolist()]
-        special = self._special_tokens()
-        found_special = terms[:len(special)] == special
-        tokens = terms[len(special):] if found_special else terms
+        given, special = values.tolist(), self._special_tokens()
+        head = [None if t is None else self._check_token(t) for t in given[:len(special)]]
+        found_special = len(given) >= len(special) and head == special
+        tokens = [self._check_token(t) for t in (given[len(special):] if found_special else given)]
+        terms = special + tokens if found_special else tokens
         if len(set(tokens)) != len(tokens):
             seen, repeated = set(), []
             for t in tokens:
@@ -273,28 +266,29 @@ class IndexLookup(PreprocessingLayer):
         counts: dict = {}
         doc_counts: dict = {}
         documents = 0
+        one_array = is_one_batch(data)
         for batch in batches(data, steps):
-            from_iterable = batch is not data
             values = np.asarray(batch)
             if values.ndim == 0:
                 values = values.reshape(1)
-            if values.ndim == 1:
-                values = values.reshape(1, -1) if from_iterable else values.reshape(-1, 1)
+            if values.ndim == 1:                      # an array is a column of documents; a batch, one document
+                values = values.reshape(-1, 1) if one_array else values.reshape(1, -1)
             tokens, codes = self._factorize(values.reshape(-1))
             valid = codes >= 0
             for token, n in zip(tokens, np.bincount(codes[valid], minlength=len(tokens)).tolist()):
                 counts[token] = counts.get(token, 0) + n
-            if self.output_mode == "tf_idf":
+            if self.output_mode == "tf_idf" and tokens:
                 rows = np.repeat(np.arange(values.shape[0]), int(np.prod(values.shape[1:])))[valid]
-                pairs = np.unique(rows * len(tokens) + codes[valid])
+                pairs = np.unique(rows * len(tokens) + codes[valid])     # each (document, term) once
                 for token, n in zip(tokens, np.bincount(pairs % len(tokens), minlength=len(tokens)).tolist()):
                     doc_counts[token] = doc_counts.get(token, 0) + n
-                documents += values.shape[0]
+            documents += values.shape[0]
         for special in (self.mask_token, self.oov_token):
             counts.pop(special, None)
-        if not counts:
+        if not counts:                                # nothing learned: keep the vocabulary, or start an empty one
             if self._tokens is None:
-                self._set_tokens([], None)
+                empty_idf = self._pad_idf(np.zeros(self._token_start())) if self.output_mode == "tf_idf" else None
+                self._set_tokens([], empty_idf)
             return
         ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
         if self.max_tokens:

@@ -9,6 +9,8 @@ StringLookup, IntegerLookup, CategoryEncoding, Hashing, HashedCrossing and Discr
 from __future__ import annotations
 
 import difflib
+import itertools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -50,6 +52,20 @@ def positive_int(where: str, arg: str, value, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise LearnloopError(f"{where}: {arg} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def is_one_batch(data) -> bool:
+    """Arrays, lists and strings are one batch of values for ``adapt``; other iterables (generators, PyDatasets)
+    yield batches."""
+    return (isinstance(data, (list, tuple, np.ndarray, str, bytes)) or hasattr(data, "__array__")
+            or not isinstance(data, Iterable))
+
+
+def batches(data, steps: int | None) -> Iterable:
+    """The batches ``adapt`` reads: ``data`` itself when it is one batch, else at most ``steps`` of its items."""
+    if is_one_batch(data):
+        return [data]
+    return data if steps is None else itertools.islice(data, steps)
 
 
 def encoded_shape(input_shape: Shape, output_mode: str, depth: int | None) -> Shape:

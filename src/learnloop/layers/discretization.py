@@ -10,8 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from learnloop.errors import LearnloopError, NotFittedError
-from learnloop.layers._index_lookup import batches
-from learnloop.layers._preprocessing import PreprocessingLayer, check_choice, encode, encoded_shape, refuse_sparse
+from learnloop.layers._preprocessing import (
+    PreprocessingLayer,
+    batches,
+    check_choice,
+    encode,
+    encoded_shape,
+    refuse_sparse,
+)
 from learnloop.layers.base import Array, Shape
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
