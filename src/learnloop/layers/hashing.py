@@ -90,7 +90,8 @@ class Hashing(PreprocessingLayer):
         self.num_bins = positive_int(where, "num_bins", num_bins)
         self.output_mode = check_choice(where, "output_mode", output_mode, ("int", "one_hot", "multi_hot", "count"))
         refuse_sparse(where, sparse)
-        self.mask_value, self.sparse = mask_value, False
+        self.mask_value = mask_value.item() if isinstance(mask_value, np.generic) else mask_value   # JSON-able
+        self.sparse = False
         self.salt = check_salt(where, salt)
 
     def forward(self, x, *, training: bool = False) -> Array:
