@@ -33,7 +33,8 @@ from learnloop.layers import Dense
 from learnloop.losses import SparseCategoricalCrossentropy
 from learnloop.transfer import fine_tune, replace_head
 
-OPTDIGITS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "optdigits" / "optdigits.tra"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+OPTDIGITS = DATA / "optdigits" / "optdigits.tra"
 LOSS = SparseCategoricalCrossentropy(from_logits=True)
 PER_CLASS = 10                       # 10 labelled examples of each digit: 100 in all
 
@@ -42,16 +43,16 @@ def network() -> Sequential:
     return Sequential([Input((64,)), Dense(128, activation="relu"), Dense(64, activation="relu"), Dense(10)])
 
 
-def load_source(name: str) -> tuple[np.ndarray, np.ndarray]:
+def load_source(name: str, optdigits: Path = OPTDIGITS) -> tuple[np.ndarray, np.ndarray]:
     """(x (n, 64) in [0, 1], y (n,)) of the pretraining set."""
     if name == "optdigits":
-        rows = np.loadtxt(OPTDIGITS, delimiter=",", dtype=int)
+        rows = np.loadtxt(optdigits, delimiter=",", dtype=int)
         return (rows[:, :64] / 16).astype(np.float32), rows[:, 64]
     images, labels = synthetic_digits(10_000, size=8, seed=0)
     return images.reshape(len(images), 64), labels
 
 
-def run(source: str, seed: int, fast: bool = False) -> dict[str, float]:
+def run(source: str, seed: int, fast: bool = False, optdigits: Path = OPTDIGITS) -> dict[str, float]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -64,7 +65,7 @@ def run(source: str, seed: int, fast: bool = False) -> dict[str, float]:
         return float(np.mean(model.predict(x[held_out]).argmax(1) == y[held_out]))
 
     start = time.perf_counter()
-    x_source, y_source = load_source(source)
+    x_source, y_source = load_source(source, optdigits)
     learnloop.set_seed(seed)
     pretrained = network()
     pretrained.compile(optimizer="adam", loss=LOSS)
@@ -110,15 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fast", action="store_true", default=os.environ.get("LEARNLOOP_FAST") == "1",
                         help="pretrain on optdigits only, half the epochs (a few seconds)")
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
+    optdigits = args.data_dir / "optdigits" / "optdigits.tra"
     sources = ["optdigits", "synthetic"] if args.source == "both" else [args.source]
     if args.fast:
         sources = sources[:1]
-    if "optdigits" in sources and not OPTDIGITS.is_file():
-        print(f"{OPTDIGITS} not found: pretraining on synthetic font digits only.")
+    if "optdigits" in sources and not optdigits.is_file():
+        if args.fast:
+            print(f"skipped: {optdigits} not found; the fast run pretrains on optdigits (without --fast the example "
+                  f"pretrains on synthetic font digits instead).")
+            return 0
+        print(f"{optdigits} not found: pretraining on synthetic font digits only.")
         sources = ["synthetic"]
     for source in sources:
-        run(source, args.seed, fast=args.fast)
+        run(source, args.seed, fast=args.fast, optdigits=optdigits)
     return 0
 
 

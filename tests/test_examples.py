@@ -45,7 +45,7 @@ KEY_LINES = {
 }
 NEEDS = {"serve_and_query.py": ("fastapi", "uvicorn", "prometheus_client", "orjson")}
 READS_SHARED_DATA = ("course_coffee_roasting.py", "course_multiclass.py", "course_model_selection.py",
-                     "ecg_conv1d.py", "fairness_adult.py")
+                     "ecg_conv1d.py", "fairness_adult.py", "transfer_digits.py")
 
 
 def run_example(path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -79,7 +79,7 @@ def test_run_on_a_csv_with_missing_values_and_a_group(tmp_path, rng):
     label = (x1 + 0.5 * x2 + (group == "a") * 0.3 + rng.normal(scale=0.5, size=n) > 0).astype(int)
     lines = ["x1,x2,color,group,label"]
     for i in range(n):
-        v1 = "" if i == 5 else f"{x1[i]:.4f}"
+        v1 = "" if i % 10 == 5 else f"{x1[i]:.4f}"
         lines.append(f"{v1},{x2[i]:.4f},{'red' if i % 3 else 'blue'},{group[i]},{label[i]}")
     path = tmp_path / "data.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -91,7 +91,11 @@ def test_run_on_a_csv_with_missing_values_and_a_group(tmp_path, rng):
     assert report["task"] == "classification" and "fairness" in report
     assert any("imputed" in note for note in report["notes"])
     model = learnloop.load_model(out / "model.zip")
-    assert model.metadata["feature_names"][:2] == ["x1", "x2"]
+    assert model.metadata["feature_columns"] == ["color", "x1", "x2"]
+    assert model.metadata["columns"] == ["x1", "x2", "color", "group", "label"]
+    assert "x1_missing" in model.metadata["feature_names"]
+    rows = [{"x1": 0.5, "x2": -1.0, "color": "red"}, {"x1": None, "x2": 1.0, "color": "green"}]
+    assert model.predict(rows).shape == (2, 1)       # raw rows in: a missing number and an unseen color
 
 
 def test_wrong_target_lists_the_columns(tmp_path, capsys):

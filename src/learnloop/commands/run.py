@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from learnloop.commands._args import codec, error_level, jobs, non_negative_int, output_folder
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -21,20 +23,32 @@ def register(subparsers) -> None:
         description="Split 60/20/20, estimate a baseline, choose a network by J_cv, diagnose bias/variance, sweep "
                     "lambda and the training-set size, advise what to try next, analyse the errors, measure J_test "
                     "once, save the model and write report.html/report.json.")
-    p.add_argument("--data", default="digits",
-                   help="digits, breast_cancer, wine, diabetes, iris, or a .csv/.npz path (default: digits)")
-    p.add_argument("--target", help="CSV column to predict (default: the last column)")
+    p.add_argument("--data", default="digits", metavar="DATA",
+                   help="digits, breast_cancer, wine, diabetes, iris, an .npz file (x, y, optional images), or a "
+                        "table: CSV or other delimited text (any extension), Parquet, Arrow (default: digits)")
+    p.add_argument("--target", metavar="COL", help="the table column to predict (default: the last column)")
     p.add_argument("--task", default="auto", choices=["auto", "classification", "regression"])
-    p.add_argument("--baseline", type=float, help="known error level to compare with (e.g. human-level error); "
-                                                  "default: estimated with a simple model")
-    p.add_argument("--group", action="append", default=[],
-                   help="CSV column with subgroups for a fairness audit (repeatable)")
+    p.add_argument("--baseline", type=error_level, metavar="ERROR",
+                   help="known error level to compare with (e.g. human-level error, >= 0); default: estimated with "
+                        "a simple model")
+    p.add_argument("--group", action="append", default=[], metavar="COL",
+                   help="a table column with subgroups for a fairness audit (repeatable); kept out of the features")
     p.add_argument("--missing", default="error", choices=["error", "drop", "impute"],
-                   help="what to do with missing CSV values (default: stop and report them)")
-    p.add_argument("--out", default="learnloop-report", help="output folder (default: learnloop-report)")
-    p.add_argument("--seed", type=int, default=0)
+                   help="missing numbers in a table: stop and report them (default), drop those rows, or impute "
+                        "them (training median plus a missing-indicator column); missing text is always a category")
+    p.add_argument("--categorical", action="append", default=[], metavar="COL",
+                   help="treat this column as categorical (e.g. numeric codes); repeatable")
+    p.add_argument("--numeric", action="append", default=[], metavar="COL",
+                   help="treat this column as numeric; repeatable")
+    p.add_argument("--drop", action="append", default=[], metavar="COL", help="leave this column out; repeatable")
+    p.add_argument("--encoding", metavar="CODEC", type=codec,
+                   help="the table's text encoding, e.g. latin-1 (default: detected)")
+    p.add_argument("--out", default="learnloop-report", type=output_folder,
+                   help="output folder (default: learnloop-report)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--quick", action="store_true", help="a smaller ladder and fewer epochs (a smoke run)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel fits (joblib processes; default 1)")
+    p.add_argument("--jobs", type=jobs, default=1, metavar="N",
+                   help="parallel fits (joblib processes; -1 for one per core; default 1)")
     p.set_defaults(func=run)
 
 
@@ -69,6 +83,46 @@ def describe_model(model, data, x_train, classes, seconds_note: str = "") -> Non
         "reference_statistics": reference_statistics(x_train, pred, feature_names=list(data.feature_names),
                                                      task=data.task),
     })
+    if data.is_table:
+        model.metadata.update({
+            "columns": list(data.source_columns), "group_columns": list(data.groups),
+            "feature_columns": data.feature_space.column_names,
+            "column_types": [d.as_dict() for d in data.decisions],
+        })
+
+
+def attach_pipeline(network, feature_space):
+    """The trained ``network`` behind its ``feature_space``: a model that takes the raw columns."""
+    from learnloop.models import Sequential
+
+    model = Sequential([feature_space, *network.layers], name=network.name)
+    model.compile(optimizer=network.optimizer, loss=network.loss, metrics=list(network._metric_specs))
+    return model
+
+
+def _fit_features(data, seed: int) -> None:
+    """Adapt the table's feature pipeline on the rows the loop will train on (the same seeded 60/20/20 split)."""
+    from learnloop.data.splits import train_cv_test_split
+    from learnloop.diagnostics.loop import SPLIT_SIZES
+
+    classification = data.task == "classification"
+    split = train_cv_test_split(np.arange(len(data.y)), data.y, sizes=SPLIT_SIZES, stratify=classification,
+                                seed=seed)
+    data.fit_features(split.train.indices)
+
+
+def check_splittable(data) -> None:
+    """A stratified 60/20/20 split needs every class at least 3 times (once per part), said in the CLI's words."""
+    from learnloop.errors import LearnloopError
+
+    counts = np.bincount(np.asarray(data.y, dtype=np.int64), minlength=data.n_classes)
+    rare = [(data.classes[i], int(c)) for i, c in enumerate(counts) if c < 3]
+    if rare:
+        listed = ", ".join(f"{label!r} ({n})" for label, n in rare[:5])
+        raise LearnloopError(
+            f"{data.name}: classes {listed} of the target '{data.target_name}' have fewer than 3 examples; the loop "
+            f"splits 60/20/20 keeping the class proportions, so every class needs at least 3 rows. Leave those "
+            f"rows out, merge rare classes, or pass --task regression if the target is a quantity.")
 
 
 class _Stages:
@@ -95,9 +149,14 @@ def run(args: argparse.Namespace) -> int:
     stages = _Stages(5 + bool(args.group))
     stages(f"loading {args.data}")
     data = load_dataset(args.data, target=args.target, task=args.task, missing=args.missing,
-                        group_columns=args.group or None)
+                        group_columns=args.group or None, categorical=args.categorical, numeric=args.numeric,
+                        drop=args.drop, encoding=args.encoding)
     for note in data.notes:
         print(f"      note: {note}")
+    if data.task == "classification":
+        check_splittable(data)
+    if data.is_table:
+        _fit_features(data, args.seed)
     stages(f"the loop on {len(data.y)} examples ({data.task}): split 60/20/20, baseline, network size, lambda, "
            f"learning curve")
     found = diagnose(data.x, data.y, kind=data.task, baseline=args.baseline, seed=args.seed, quick=args.quick,
@@ -116,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     model, splits = found["model"], found["splits"]
     classes = found["results"]["classes"] if data.classes is None else data.classes
     describe_model(model, data, splits.train.x, classes)
+    if data.is_table:
+        network, model = model, attach_pipeline(model, data.feature_space)
+        model.metadata = network.metadata
     model_path = out / "model.zip"
     model.save(model_path)
     html_path = report.write(model_path, time.perf_counter() - start)

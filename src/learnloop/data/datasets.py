@@ -1,16 +1,17 @@
-"""Datasets for the loop: scikit-learn's bundled sets (no download), the user's CSV or NPZ files.
+"""Datasets for the loop: scikit-learn's bundled sets (no download), the user's tables and NPZ files.
 
-``load_dataset(source)`` returns a :class:`Dataset` with a numeric feature matrix, the targets, the task and what
-was done to read it. CSV files may mix numeric and categorical columns (categoricals are one-hot encoded with
-scikit-learn); missing values are never dropped silently: by default they are an error that names the columns and
-counts the rows, and ``missing="drop"`` or ``missing="impute"`` handle them explicitly, with a note saying so.
+``load_dataset(source)`` returns a :class:`Dataset` with the features, the targets, the task and what was done to
+read it. Tables (CSV or any delimited text, Parquet, Arrow) are read with pyarrow (:mod:`learnloop.data.tables`) and
+their columns typed into a feature pipeline (:mod:`learnloop.data.column_types`) that travels with the trained model,
+so the model takes the raw rows. Missing values are never dropped silently: missing numbers are an error that names
+the columns and counts the rows unless ``missing="drop"`` or ``missing="impute"`` says otherwise, with a note.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,9 @@ class Dataset:
     """Features ``x`` (m, n) float64, targets ``y`` (m,), and how they were read.
 
     ``classes`` holds the original labels for classification (``y`` indexes into it); ``images`` is
-    (m, h, w) when the samples are images (bundled digits).
+    (m, h, w) when the samples are images (bundled digits, an NPZ with an ``images`` array). Data read from a table
+    also keeps its raw ``columns`` (target and groups included), the typing ``decisions``, the file's column order
+    (``source_columns``) and an unadapted ``feature_space``; ``x`` is ``None`` until :meth:`fit_features`.
     """
 
     name: str
@@ -39,33 +42,53 @@ class Dataset:
     images: np.ndarray | None = None
     groups: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    columns: dict[str, np.ndarray] | None = None
+    feature_space: Any = None
+    decisions: list = field(default_factory=list)
+    source_columns: list[str] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:
         return len(self.classes) if self.classes is not None else 0
 
+    @property
+    def is_table(self) -> bool:
+        """True for data read from a table: raw columns, typed into a feature pipeline."""
+        return self.feature_space is not None
+
+    def fit_features(self, rows: np.ndarray) -> None:
+        """Adapt the feature pipeline on the training ``rows`` (indices) only, then encode every row into ``x``."""
+        if self.feature_space is None:
+            return
+        self.feature_space.adapt({k: v[rows] for k, v in self.columns.items()})
+        self.x = self.feature_space(self.columns)
+        self.feature_names = self.feature_space.get_feature_names_out()
+
 
 def load_dataset(source: str, target: str | None = None, task: str = "auto", missing: str = "error",
-                 group_columns: list[str] | None = None) -> Dataset:
-    """Load a bundled set by name, or a ``.csv``/``.npz`` file by path.
+                 group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
+                 encoding: str | None = None) -> Dataset:
+    """Load a bundled set by name, an ``.npz`` file, or a table file by path.
 
     Args:
-        source: one of ``BUNDLED`` or a path.
-        target: the CSV column to predict (default: the last column).
+        source: one of ``BUNDLED``, a ``.npz`` path (arrays ``x`` and ``y``, optionally ``images``), or the path of a
+            table: CSV or other delimited text (any extension), Parquet, Arrow/Feather.
+        target: the table column to predict (default: the last column).
         task: "auto", "classification" or "regression".
-        missing: "error", "drop" (rows) or "impute" (median / most frequent) for missing CSV values.
-        group_columns: CSV columns kept aside as subgroup labels (for a fairness audit), not used as features.
+        missing: "error", "drop" (rows) or "impute" for missing numbers in a table (see :func:`load_table`).
+        group_columns: table columns kept aside as subgroup labels (for a fairness audit), not used as features.
+        categorical, numeric, drop: table columns forced to be categorical, numeric, or left out.
+        encoding: the table's text encoding (default: detected).
     """
     if task not in ("auto", "classification", "regression"):
         raise LearnloopError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}.")
     path = Path(source)
-    if path.suffix.lower() == ".csv":
-        data = load_csv(path, target=target, task=task, missing=missing, group_columns=group_columns)
-    elif path.suffix.lower() == ".npz":
-        data = _load_npz(path, task)
-    else:
-        data = _load_bundled(source, task)
-    return data
+    if path.suffix.lower() == ".npz":
+        return _load_npz(path, task)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return load_table(path, target=target, task=task, missing=missing, group_columns=group_columns,
+                          categorical=categorical, numeric=numeric, drop=drop, encoding=encoding)
+    return _load_bundled(source, task)
 
 
 def _load_bundled(name: str, task: str) -> Dataset:
@@ -97,17 +120,23 @@ def _load_npz(path: Path, task: str) -> Dataset:
         if "x" not in keys or "y" not in keys:
             raise LearnloopError(f"{path}: an NPZ data file needs arrays named 'x' and 'y'; it has {npz.files}.")
         x, y = np.asarray(npz[keys["x"]], dtype=np.float64), np.asarray(npz[keys["y"]])
-    images = x if x.ndim == 3 else None
+        images = np.asarray(npz[keys["images"]]) if "images" in keys else None
+    if images is None and x.ndim in (3, 4):
+        images = x
     x = x.reshape(len(x), -1)
     y = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 and y.shape[1] == 1 else y
     if len(x) != len(y):
         raise LearnloopError(f"{path}: x has {len(x)} rows but y has {len(y)}.")
+    if images is not None and len(images) != len(x):
+        raise LearnloopError(f"{path}: images has {len(images)} entries but x has {len(x)} rows.")
     return _finish(path.stem, x, y, task, [f"x{i}" for i in range(x.shape[1])], "y", images=images)
 
 
 def _infer_task(y: np.ndarray) -> str:
     if y.dtype.kind in "OUS":
         return "classification"
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        return "regression"
     values = np.unique(y)
     integral = np.all(np.equal(np.mod(values, 1), 0))
     return "classification" if integral and len(values) <= 20 else "regression"
@@ -117,113 +146,143 @@ def _finish(name, x, y, task, feature_names, target_name, images=None, groups=No
     task = _infer_task(y) if task == "auto" else task
     classes = None
     if task == "classification":
+        if y.dtype.kind == "f" and _integral(y):
+            y = y.astype(np.int64)                      # 3.0 is the class 3
+        if y.dtype.kind == "O":
+            from learnloop.layers._features import canonical_text
+
+            y = np.array([canonical_text(v) for v in y], dtype=object)
         classes_arr, y = np.unique(y, return_inverse=True)
         classes = [c.item() if hasattr(c, "item") else c for c in classes_arr]
+        if len(classes) < 2:
+            raise LearnloopError(f"{name}: the target '{target_name}' has only one value ({classes[0]!r}); "
+                                 f"classification needs at least two classes.")
     else:
         try:
             y = y.astype(np.float64)
         except ValueError:
             raise LearnloopError(f"{name}: target '{target_name}' is not numeric; use --task classification.") \
                 from None
-    if not np.all(np.isfinite(x)):
+    if x is not None and not np.all(np.isfinite(x)):
         raise LearnloopError(f"{name}: the features contain NaN or inf.")
     return Dataset(name=name, x=x, y=y, task=task, feature_names=feature_names, target_name=target_name,
                    classes=classes, images=images, groups=groups or {}, notes=notes or [])
 
 
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except ValueError:
-        return False
+def load_table(path, target: str | None = None, task: str = "auto", missing: str = "error",
+               group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
+               encoding: str | None = None) -> Dataset:
+    """Read a table (delimited text of any extension, Parquet, Arrow) and decide how each column becomes features.
 
+    The columns are typed by :func:`learnloop.data.column_types.decide_columns` (numbers normalized, few-valued text
+    one-hot with an out-of-vocabulary slot, many-valued text hashed, ids and constants dropped; ``categorical``,
+    ``numeric`` and ``drop`` override), and the decisions become the dataset's unadapted ``feature_space``:
+    :meth:`Dataset.fit_features` adapts it on the training rows and encodes ``x``. Missing text values are a
+    category of their own; missing numbers stop the load unless ``missing`` is "drop" (the rows) or "impute"
+    (the training median plus a missing-indicator column). Rows whose target is missing are never used.
+    """
+    from learnloop.data.column_types import decide_columns
+    from learnloop.data.tables import read_table
 
-def load_csv(path: Path, target: str | None = None, task: str = "auto", missing: str = "error",
-             group_columns: list[str] | None = None) -> Dataset:
-    """Read a CSV with a header row; see :func:`load_dataset`."""
     if missing not in ("error", "drop", "impute"):
         raise LearnloopError(f"missing must be 'error', 'drop' or 'impute'; got {missing!r}.")
-    path = Path(path)
-    if not path.is_file():
-        raise LearnloopError(f"No data file at {path}.")
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        sample = f.read(65536)
-        f.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [[cell.strip() for cell in row] for row in csv.reader(f, dialect) if row]
-    if len(rows) < 2:
+    table = read_table(path, encoding=encoding)
+    columns = table.columns
+    header = list(columns)
+    if not header or table.n_rows == 0:
         raise LearnloopError(f"{path}: expected a header row and at least one data row.")
-    header, body = rows[0], rows[1:]
-    bad = [i + 2 for i, row in enumerate(body) if len(row) != len(header)]
-    if bad:
-        raise LearnloopError(f"{path}: rows {bad[:5]} have a different number of fields than the header "
-                             f"({len(header)}).")
     target = target if target is not None else header[-1]
-    if target not in header:
+    if target not in columns:
         raise LearnloopError(f"{path}: no column named {target!r}; the columns are {header}.")
     group_columns = list(group_columns or [])
     for g in group_columns:
-        if g not in header:
+        if g not in columns:
             raise LearnloopError(f"{path}: no group column named {g!r}; the columns are {header}.")
-    columns = {name: [row[i] for row in body] for i, name in enumerate(header)}
-    notes: list[str] = []
-
-    is_missing = {name: np.array([v.lower() in MISSING_TOKENS for v in values]) for name, values in columns.items()}
-    if is_missing[target].any():
-        n = int(is_missing[target].sum())
+        if g == target:
+            raise LearnloopError(f"{path}: {g!r} is the target; a group column must be another column.")
+    notes = list(table.notes)
+    keep = ~_missing(columns[target])
+    if not keep.all():
+        n = int((~keep).sum())
         if missing == "error":
-            raise LearnloopError(f"{path}: the target column '{target}' is missing in {n} rows; pass "
-                                 f"missing='drop' (--missing drop) to drop them.")
-        notes.append(f"dropped {n} rows whose target '{target}' is missing")
-    feature_cols = [c for c in header if c != target and c not in group_columns]
-    counts = {c: int(is_missing[c].sum()) for c in feature_cols if is_missing[c].any()}
-    keep = ~is_missing[target]
-    if counts:
-        rows_with = int(np.any([is_missing[c] for c in counts], axis=0).sum())
-        detail = ", ".join(f"{c} ({n})" for c, n in counts.items())
+            raise LearnloopError(f"{path}: the target column '{target}' is missing in {n} rows; pass --missing drop "
+                                 f"(missing='drop') to leave those rows out.")
+        notes.append(f"left out {n} rows whose target '{target}' is missing")
+        columns = {k: v[keep] for k, v in columns.items()}
+    decisions = decide_columns(columns, target, categorical=categorical, numeric=numeric, drop=drop,
+                               keep_out=group_columns, missing="drop")
+    features = [d for d in decisions if d.kind != "dropped"]
+    if not features:
+        raise LearnloopError(f"{path}: no feature column is left besides the target '{target}'"
+                             + (f" and the groups {group_columns}" if group_columns else "") + ": "
+                             + "; ".join(f"{d.name}: {d.reason}" for d in decisions))
+    gaps = {d.name: d.missing for d in features if d.missing and d.kind == "numeric"}
+    if gaps:
+        rows = _missing_rows(columns, gaps)
+        detail = ", ".join(f"{c} ({n})" for c, n in gaps.items())
         if missing == "error":
             raise LearnloopError(
-                f"{path}: missing values in {len(counts)} columns: {detail}; {rows_with} of {len(body)} rows are "
-                f"affected. Choose missing='drop' to drop those rows or missing='impute' to fill them "
-                f"(median for numbers, most frequent value for categories).")
+                f"{path}: missing values in {len(gaps)} numeric columns: {detail}; {int(rows.sum())} of "
+                f"{len(rows)} rows are affected. Pass --missing drop (missing='drop') to leave those rows out, or "
+                f"--missing impute (missing='impute') to fill them with the training median plus a "
+                f"missing-indicator column.")
         if missing == "drop":
-            for c in counts:
-                keep &= ~is_missing[c]
-            notes.append(f"dropped {rows_with} rows with missing values in: {detail}")
+            columns = {k: v[~rows] for k, v in columns.items()}
+            notes.append(f"left out {int(rows.sum())} rows with missing values in: {detail}")
         else:
-            notes.append(f"imputed missing values in: {detail}")
-    idx = np.flatnonzero(keep)
+            notes.append(f"imputed missing numbers in: {detail} (training median, plus a 0/1 missing-indicator "
+                         f"column each)")
+    text_gaps = [f"{d.name} ({d.missing})" for d in features if d.missing and d.kind != "numeric"]
+    if text_gaps:
+        notes.append(f"missing text values are a category of their own ('[MISSING]') in: {', '.join(text_gaps)}")
+    for d in decisions:
+        notes.append(f"{d.name}: {d.reason}")
+    space = feature_space_for(features, impute=missing == "impute")
+    groups = {g: np.array([_label_text(v) for v in columns[g]], dtype=str) for g in group_columns}
+    data = _finish(Path(path).stem, None, columns[target], task, [], target, groups=groups, notes=notes)
+    data.columns = columns
+    data.feature_space = space
+    data.decisions = decisions
+    data.source_columns = header
+    return data
 
-    numeric = [c for c in feature_cols if all(_is_number(v) for v, miss in zip(columns[c], is_missing[c]) if not miss)]
-    categorical = [c for c in feature_cols if c not in numeric]
-    blocks, names = [], []
-    if numeric:
-        num = np.array([[float(columns[c][i]) if not is_missing[c][i] else np.nan for c in numeric] for i in idx])
-        if np.isnan(num).any():
-            num = np.where(np.isnan(num), np.nanmedian(num, axis=0), num)
-        blocks.append(num)
-        names += numeric
-    if categorical:
-        from sklearn.preprocessing import OneHotEncoder
 
-        cat = np.array([[columns[c][i] for c in categorical] for i in idx], dtype=object)
-        for j, c in enumerate(categorical):
-            miss = is_missing[c][idx]
-            if miss.any():
-                values, counts_ = np.unique(cat[~miss, j].astype(str), return_counts=True)
-                cat[miss, j] = values[np.argmax(counts_)]
-        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        blocks.append(encoder.fit_transform(cat.astype(str)))
-        names += [str(n) for n in encoder.get_feature_names_out(categorical)]
-        notes.append(f"one-hot encoded {len(categorical)} categorical columns: {categorical}")
-    if not blocks:
-        raise LearnloopError(f"{path}: no feature columns besides the target '{target}'.")
-    x = np.hstack(blocks)
-    raw_y = np.array([columns[target][i] for i in idx])
-    y = raw_y.astype(np.float64) if all(_is_number(v) for v in raw_y) else raw_y
-    groups = {g: np.array([columns[g][i] for i in idx]) for g in group_columns}
-    return _finish(path.stem, x, y, task, names, target, groups=groups, notes=notes)
+def feature_space_for(decisions, impute: bool = False):
+    """The FeatureSpace the typing decisions describe: normalized numbers, one-hot or hashed text."""
+    from learnloop.layers.feature_space import FeatureSpace
+
+    features = {}
+    for d in decisions:
+        if d.kind == "numeric":
+            features[d.name] = FeatureSpace.float_normalized(name=d.name, impute=impute)
+        elif d.kind == "categorical":
+            features[d.name] = FeatureSpace.string_categorical(name=d.name, impute=True)
+        elif d.kind == "hashed":
+            features[d.name] = FeatureSpace.string_hashed(d.num_bins, name=d.name, impute=True)
+    return FeatureSpace(features, output_mode="concat")
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind == "O":
+        return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    return np.zeros(len(values), dtype=bool)
+
+
+def _missing_rows(columns: dict, names) -> np.ndarray:
+    rows = np.zeros(len(next(iter(columns.values()))), dtype=bool)
+    for name in names:
+        rows |= _missing(columns[name])
+    return rows
+
+
+def _integral(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(np.all(finite == np.round(finite)))
+
+
+def _label_text(value) -> str:
+    from learnloop.layers._features import canonical_text
+
+    return "(missing)" if value is None or (isinstance(value, float) and value != value) else canonical_text(value)

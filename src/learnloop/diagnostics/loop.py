@@ -19,6 +19,7 @@ from learnloop.diagnostics.curves import learning_curve, validation_curve
 from learnloop.diagnostics.measures import check_kind, cost
 from learnloop.errors import LearnloopError
 
+SPLIT_SIZES = (0.6, 0.2, 0.2)      # train / cv / test, the course's split
 FULL = {"architectures": [(8,), (32,), (64, 32), (128, 64)], "lambdas": [0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0],
         "sizes": [0.1, 0.2, 0.4, 0.7, 1.0], "epochs": 100}
 QUICK = {"architectures": [(16,), (64, 32)], "lambdas": [0.0, 1.0, 10.0], "sizes": [0.25, 0.5, 1.0], "epochs": 30}
@@ -103,7 +104,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         classes, y = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise LearnloopError(f"diagnose needs at least two classes; got only {classes.tolist()}.")
-    splits = train_cv_test_split(x, y, sizes=(0.6, 0.2, 0.2), stratify=kind == "classification", seed=seed)
+    splits = train_cv_test_split(x, y, sizes=SPLIT_SIZES, stratify=kind == "classification", seed=seed)
     timings["split"] = time.perf_counter() - start
 
     t = time.perf_counter()

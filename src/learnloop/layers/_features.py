@@ -145,6 +145,8 @@ class Feature:
                 values[missing] = MISSING_TOKEN
             elif self.dtype == "float32":
                 values = np.where(missing, self.fill_value[0], values)
+            else:                                      # NaN is out of every integer vocabulary
+                values = np.where(missing, np.nan, values.astype(np.float64))
         return values, missing
 
     def adapt_fill(self, values: Array, missing: Array, column: str) -> Array:

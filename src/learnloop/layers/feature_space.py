@@ -364,6 +364,9 @@ def _read_for_adapt(feature: Feature, raw, name: str) -> tuple[Array, Array]:
     if feature.dtype == "string" and missing.any():
         values = values.copy()
         values[missing] = MISSING_TOKEN
+    elif feature.dtype == "int32" and missing.any():
+        values = values[~missing]                        # missing integers are out of vocabulary, not learned
+        missing = missing[~missing]
     return values, missing
 
 

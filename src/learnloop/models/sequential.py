@@ -252,7 +252,10 @@ class Sequential(Trainer):
         stays near 3 MB, which gives the same numbers as Keras's 32-row chunks, faster and in bounded memory).
         ``verbose`` is accepted for Keras compatibility; prediction prints nothing.
         """
-        arr = self._prepare_x(x, "predict()", finite=False)
+        return self._predict_prepared(self._prepare_x(x, "predict()", finite=False), batch_size)
+
+    def _predict_prepared(self, arr: Array, batch_size: int | None = None) -> Array:
+        """predict() on an input already read (and preprocessed); the finite check runs chunk by chunk."""
         m = arr.shape[0]
         if batch_size is None:
             batch_size = max(32, _PREDICT_CHUNK_VALUES // self._largest_sample(arr[0].size))

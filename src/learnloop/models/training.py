@@ -262,7 +262,7 @@ class Trainer:
 
     # ---- evaluate ------------------------------------------------------------------------------------------
     def _evaluate_prepared(self, x: Array, y: Array, sw: Array | None, batch_size: int | None = None) -> dict:
-        out = self.predict(x, batch_size=batch_size)
+        out = self._predict_prepared(x, batch_size=batch_size)
         loss = self.loss.value_and_gradient(y, out, sw)[0] + self.regularization_penalty()
         logs = {"loss": float(loss)}
         for spec_metric in self.compiled_metrics:
