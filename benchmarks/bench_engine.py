@@ -2,7 +2,8 @@
 
 Cases: ``small`` (400-25-15-10, batch 32, Adam), ``large`` (784-512-512-10, batch 128, Adam), ``predict1`` (one
 row), ``predict10k`` (10,000 rows), ``import`` (import time), ``reference`` (the notes' loop forward vs the
-vectorized one). Frameworks: a minimal hand-written NumPy loop (the yardstick), learnloop, PyTorch eager
+vectorized one), ``activations`` (each activation and the from_logits binary crossentropy on a batch of float32
+pre-activations; the ``numpy`` yardstick is the textbook formula). Frameworks: a minimal hand-written NumPy loop (the yardstick), learnloop, PyTorch eager
 (2 threads, fused Adam), Keras 3 (if TensorFlow is installed) and scikit-learn's MLPClassifier.
 
     python benchmarks/bench_engine.py [--rounds 3] [--cases small,large,...] [--write]
@@ -270,7 +271,33 @@ def worker(framework: str, case: str) -> dict:
         loop = _time_call(lambda a: [dense_loop(row, w, b, relu) for row in a], x, 1, rounds=3)
         vec = _time_call(lambda a: dense(a, w, b, relu), x, 200)
         return {"loop_ms": 1e3 * loop, "vectorized_ms": 1e3 * vec, "speedup": loop / vec}
+    if case == "activations":
+        if framework not in ("numpy", "learnloop"):
+            return {"skipped": True}
+        return {f"{name}_us": 1e6 * _time_call(fn, z, repeats) for name, fn, z, repeats in _activation_cases(framework)}
     raise ValueError(f"unknown case {case}")
+
+
+def _activation_cases(framework: str):
+    """(name, fn, input, repeats): a hidden layer's pre-activations (4096 x 256) and a 32-row softmax output."""
+    rng = np.random.default_rng(0)
+    z = (4 * rng.normal(size=(4096, 256))).astype(np.float32)
+    logits = (4 * rng.normal(size=(32, 10))).astype(np.float32)
+    y = (rng.random(z.shape) < 0.5).astype(np.float32)
+    if framework == "numpy":
+        fns = {"sigmoid": lambda a: 1 / (1 + np.exp(-a)), "tanh": np.tanh, "relu": lambda a: np.maximum(a, 0),
+               "softplus": lambda a: np.logaddexp(0, a),
+               "softmax": lambda a: np.exp(a - a.max(-1, keepdims=True)) / np.exp(a - a.max(-1, keepdims=True)).sum(
+                   -1, keepdims=True),
+               "bce_logits": lambda a: np.logaddexp(0, a) - y * a}
+    else:
+        from learnloop import activations as act
+        from learnloop.losses import binary_crossentropy
+
+        fns = {"sigmoid": act.sigmoid, "tanh": act.tanh, "relu": act.relu, "softplus": act.softplus,
+               "softmax": act.softmax, "bce_logits": lambda a: binary_crossentropy(y, a, from_logits=True)}
+    return [(name, fn, logits if name == "softmax" else z, 2000 if name == "softmax" else 20)
+            for name, fn in fns.items()]
 
 
 def table(results: dict) -> str:
@@ -291,6 +318,15 @@ def table(results: dict) -> str:
             lines.append(f"| framework | {unit} | ratio |\n|---|---|---|")
             for fw, r in results[case].items():
                 lines.append(f"| {fw} | {r[unit]:.3g} | {r[unit] / ll:.2f}x |")
+    if "activations" in results and "learnloop" in results["activations"]:
+        r = results["activations"]
+        lines.append("\n**activations** (us per call: 4096x256 float32, softmax on 32x10; ratio = NumPy textbook "
+                     "formula time / learnloop time)\n")
+        lines.append("| function | learnloop us | numpy us | ratio |\n|---|---|---|---|")
+        for key, value in r["learnloop"].items():
+            base = r.get("numpy", {}).get(key)
+            ratio = f"{base / value:.2f}x" if base else "-"
+            lines.append(f"| {key[:-3]} | {value:.1f} | {base if base is None else f'{base:.1f}'} | {ratio} |")
     if "reference" in results and "learnloop" in results["reference"]:
         r = results["reference"]["learnloop"]
         lines.append(f"\n**reference**: the notes' loop forward (`dense_loop`, one example and one unit at a time) "
@@ -304,7 +340,7 @@ def main() -> None:
     parser.add_argument("--worker")
     parser.add_argument("--case")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cases", default="small,large,predict1,predict10k,import,reference")
+    parser.add_argument("--cases", default="small,large,predict1,predict10k,import,reference,activations")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()

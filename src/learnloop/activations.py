@@ -32,13 +32,24 @@ def _linear_grad(a: Array, z: Array | None, grad: Array) -> Array:
     return grad
 
 
-def sigmoid(x) -> Array:
-    """g(z) = 1 / (1 + e^-z), computed as (1 + tanh(z/2)) / 2, which never overflows."""
-    x = _float(x)
-    out = np.tanh(x * 0.5)
-    out *= 0.5
-    out += 0.5
+# e^z overflows above ~88.7 (float32) and ~709.8 (float64); sigmoid(z) rounds to exactly 1 well before that.
+_EXP_CAP = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
+
+
+def _sigmoid_into(z: Array, out: Array) -> Array:
+    # e^z / (1 + e^z): in the left tail 1 + e^z rounds to 1, so the result is e^z itself, accurate to the last
+    # bit (the (1 + tanh(z/2)) / 2 form loses every digit there: sigmoid(-20) came out 0 in float32). Capping z
+    # where the result is already 1 keeps e^z finite; one exp and one division are also faster than tanh.
+    np.minimum(z, z.dtype.type(_EXP_CAP.get(z.dtype, 700.0)), out=out)
+    np.exp(out, out=out)
+    np.divide(out, out + 1, out=out)
     return out
+
+
+def sigmoid(x) -> Array:
+    """g(z) = 1 / (1 + e^-z), accurate to a few ulp over the whole float range (both tails), never overflowing."""
+    x = _float(x)
+    return _sigmoid_into(x, np.empty_like(x))
 
 
 def _sigmoid_grad(a: Array, z: Array | None, grad: Array) -> Array:
@@ -118,17 +129,50 @@ def _tanh_grad(a: Array, z: Array | None, grad: Array) -> Array:
     return grad * (1 - a * a)                                   # g' = 1 - a^2
 
 
+# float32 rounds the shift z - max(z) by up to |z - max| * 2^-24, and e^(shift) inherits that relative error: below
+# a shift of -8 it could pass 1e-6, so such inputs are shifted in float64, where it is exact for float32 values.
+_EXACT_SHIFT = 8.0
+
+
+def _shifted(x: Array, axis: int) -> Array:
+    """z - max(z) along ``axis``: a new array, float64 when float32's rounding of it would cost digits."""
+    d = x - x.max(axis=axis, keepdims=True)
+    if x.dtype.itemsize < 8 and d.size and d.min() < -_EXACT_SHIFT:
+        d = x.astype(np.float64)
+        d -= d.max(axis=axis, keepdims=True)
+    return d
+
+
 def softmax(x, axis: int = -1) -> Array:
     """a_j = e^{z_j} / sum_k e^{z_k} along ``axis``; the max is subtracted first so e^z never overflows."""
     x = _float(x)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e = _shifted(x, axis)
+    np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
-    return e
+    return e.astype(x.dtype, copy=False)
 
 
 def _softmax_grad(a: Array, z: Array | None, grad: Array) -> Array:
     # Jacobian-vector product: dz_j = a_j (g_j - sum_k g_k a_k)
     return a * (grad - (grad * a).sum(axis=-1, keepdims=True))
+
+
+def log_softmax(x, axis: int = -1) -> Array:
+    """log a_j = z_j - log sum_k e^{z_k} along ``axis``, accurate also where a_j is close to 1.
+
+    With m = max z and r = sum over the other entries of e^{z_k - m}, log a_j = (z_j - m) - log1p(r): the largest
+    entry keeps its tiny value -log1p(r) instead of the 0 that log(1 + r) rounds to.
+    """
+    x = _float(x)
+    d = _shifted(x, axis)
+    e = np.exp(d)
+    np.put_along_axis(e, np.expand_dims(np.argmax(d, axis=axis), axis), 0.0, axis=axis)
+    d -= np.log1p(e.sum(axis=axis, keepdims=True))
+    return d.astype(x.dtype, copy=False)
+
+
+def _log_softmax_grad(a: Array, z: Array | None, grad: Array) -> Array:
+    return grad - np.exp(a) * grad.sum(axis=-1, keepdims=True)   # dz_j = g_j - softmax_j sum_k g_k
 
 
 def elu(x, alpha: float = 1.0) -> Array:
@@ -155,28 +199,35 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def gelu(x, approximate: bool = False) -> Array:
-    """g(z) = z * Phi(z), the exact erf form by default (like Keras), or the tanh approximation."""
+    """g(z) = z * Phi(z), the exact erf form by default (like Keras), or the tanh approximation.
+
+    Phi(z) is written 0.5 erfc(-z / sqrt 2), and the tanh form 0.5 (1 + tanh(u)) as sigmoid(2u): both keep their
+    digits in the left tail, where 1 + erf(.) and 1 + tanh(.) cancel to 0.
+    """
     x = _float(x)
+    w = x.astype(np.float64) if x.dtype.itemsize < 8 else x   # float32's rounding of u would cost digits in the tail
     if approximate:
-        return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
-    return (0.5 * x * (1 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore"):                      # z^3 overflows for |z| > 1e102: Phi is then 0 or 1
+            u = _SQRT_2_OVER_PI * (w + 0.044715 * w**3)
+        return (w * _sigmoid_into(2 * u, u)).astype(x.dtype, copy=False)
+    return (0.5 * w * _erfc(-w / math.sqrt(2.0))).astype(x.dtype, copy=False)
 
 
-def _erf(x: Array) -> Array:
-    # math.erf vectorized; exact to double precision and keeps scipy out of ``import learnloop``.
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype) if x.size < 4096 else _erf_scipy(x)
+def _erfc(x: Array) -> Array:
+    # math.erfc vectorized: exact to double precision and keeps scipy out of ``import learnloop``.
+    return np.frompyfunc(math.erfc, 1, 1)(x).astype(x.dtype) if x.size < 4096 else _erfc_scipy(x)
 
 
-def _erf_scipy(x: Array) -> Array:
-    from scipy.special import erf
+def _erfc_scipy(x: Array) -> Array:
+    from scipy.special import erfc
 
-    return erf(x)
+    return erfc(x)
 
 
 def _gelu_grad(a: Array, z: Array | None, grad: Array) -> Array:
     assert z is not None, "gelu's derivative needs z"
     pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    cdf = 0.5 * (1 + _erf(z / math.sqrt(2.0)))
+    cdf = 0.5 * _erfc(-z / math.sqrt(2.0))
     return grad * (cdf + z * pdf)                               # g' = Phi(z) + z phi(z)
 
 
@@ -187,6 +238,7 @@ _ALL: dict[str, Callable] = {
     "leaky_relu": leaky_relu,
     "tanh": tanh,
     "softmax": softmax,
+    "log_softmax": log_softmax,
     "elu": elu,
     "gelu": gelu,
     "softplus": softplus,
@@ -199,10 +251,13 @@ _DERIVATIVES: dict[Callable, Callable] = {
     leaky_relu: _leaky_relu_grad_for(0.2),
     tanh: _tanh_grad,
     softmax: _softmax_grad,
+    log_softmax: _log_softmax_grad,
     elu: _elu_grad,
     gelu: _gelu_grad,
     softplus: _softplus_grad,
 }
+
+_CANONICAL: dict[Callable, Callable] = {fn: fn for fn in _DERIVATIVES}
 
 NEEDS_Z = frozenset({gelu})
 """Activations whose derivative needs the pre-activation z, not only the output a."""
@@ -215,7 +270,7 @@ def get(identifier) -> Callable:
     if isinstance(identifier, str):
         return lookup("activation", _ALL, identifier)
     if identifier in _DERIVATIVES:
-        return identifier
+        return _CANONICAL[identifier]          # an equal stand-in (a compat wrapper) resolves to the function itself
     from learnloop.errors import LearnloopError
 
     raise LearnloopError(
@@ -246,9 +301,5 @@ def apply_inplace(fn: Callable, z: Array) -> Array:
     if fn is tanh:
         return np.tanh(z, out=z)
     if fn is sigmoid:
-        z *= 0.5
-        np.tanh(z, out=z)
-        z *= 0.5
-        z += 0.5
-        return z
+        return _sigmoid_into(z, z)
     return fn(z)

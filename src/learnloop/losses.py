@@ -5,7 +5,8 @@ per-sample losses divided by the batch size ("sum_over_batch_size"). Training us
 ``value_and_gradient(y, out, sample_weight)``, which returns that float and dL/d(out) in one pass.
 
 Probabilities (``from_logits=False``) are clipped to [1e-7, 1 - 1e-7] as Keras does; logits go through
-log-sum-exp (``logaddexp``), so logits of +-1e4 in float32 still give finite losses and gradients.
+log-sum-exp, so logits of +-1e4 in float32 still give finite losses and gradients, and the per-sample losses keep
+their relative accuracy down to the smallest ones (a confident right answer's loss of 1e-30 is not rounded to 0).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from learnloop._registry import lookup
+from learnloop.activations import log_softmax, sigmoid
 from learnloop.errors import LearnloopError
 
 Array = np.ndarray
@@ -147,8 +149,9 @@ class BinaryCrossentropy(_Crossentropy):
         return y
 
     def per_sample(self, y, p):
-        if self.from_logits:                                   # log(1 + e^z) - y z never overflows
-            values = np.logaddexp(p.dtype.type(0), p) - y * p
+        if self.from_logits:   # max(z, 0) - y z + log(1 + e^-|z|): never overflows, and keeps the small losses of
+            #                    confident right answers (log(1 + e^z) - y z cancels to 0 for y = 1, z > 17)
+            values = np.maximum(p, 0) - y * p + np.log1p(np.exp(-np.abs(p)))
         else:
             q = np.clip(p, EPSILON, 1 - EPSILON)
             values = -(y * np.log(q) + (1 - y) * np.log1p(-q))
@@ -157,9 +160,7 @@ class BinaryCrossentropy(_Crossentropy):
     def gradient_per_sample(self, y, p):
         k = p[0].size if p.ndim > 1 else 1
         if self.from_logits:
-            grad = np.tanh(p * 0.5)                            # sigmoid(z) - y, with sigmoid = (1 + tanh(z/2)) / 2
-            grad *= 0.5
-            grad += 0.5
+            grad = sigmoid(p)                                  # d/dz = sigmoid(z) - y
             grad -= y
         else:
             inside = (p > EPSILON) & (p < 1 - EPSILON)         # the clip's derivative is 0 outside
@@ -185,10 +186,8 @@ class CategoricalCrossentropy(_Crossentropy):
         return y
 
     def per_sample(self, y, p):
-        if self.from_logits:                                   # log sum e^z - sum y z, via the max trick
-            zmax = p.max(axis=-1, keepdims=True)
-            lse = np.log(np.exp(p - zmax).sum(axis=-1, keepdims=True)) + zmax
-            return (y * (lse - p)).sum(axis=-1).reshape(p.shape[0], -1).mean(axis=1)
+        if self.from_logits:                                   # -sum y log softmax(z), accurate near 0
+            return -(y * log_softmax(p)).sum(axis=-1).reshape(p.shape[0], -1).mean(axis=1)
         q = np.clip(p / p.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
         return -(y * np.log(q)).sum(axis=-1).reshape(p.shape[0], -1).mean(axis=1)
 
@@ -221,9 +220,7 @@ class SparseCategoricalCrossentropy(_Crossentropy):
 
     def per_sample(self, y, p):
         if self.from_logits:
-            zmax = p.max(axis=-1)
-            lse = np.log(np.exp(p - zmax[:, None]).sum(axis=-1)) + zmax
-            return lse - self._gather(p, y)
+            return -self._gather(log_softmax(p), y)
         q = np.clip(self._gather(p, y) / p.sum(axis=-1), EPSILON, 1 - EPSILON)
         return -np.log(q)
 
