@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LearnloopError as exc:
-        print(f"learnloop {args.command}: error: {exc}", file=sys.stderr)
+        print(f"learnloop {args.command}: error: {exc.cli or exc}", file=sys.stderr)
         return 2
 
 

@@ -103,3 +103,35 @@ def test_wrong_target_lists_the_columns(tmp_path, capsys):
     path.write_text("a,b\n1,0\n2,1\n")
     assert main(["run", "--data", str(path), "--target", "z", "--out", str(tmp_path)]) == 2
     assert "the columns are ['a', 'b']" in capsys.readouterr().err
+
+
+def test_cli_errors_name_flags_not_python_arguments(tmp_path, capsys):
+    path = tmp_path / "gaps.data"
+    path.write_text("".join(f"{'' if i % 4 == 0 else i * 0.5},{'ab'[i % 2]},{i % 2}\n" for i in range(40)))
+    assert main(["run", "--data", str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--missing drop" in err and "--missing impute" in err and "missing='" not in err
+    assert main(["run", "--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--jobs", "0"], "argument --jobs: expected a positive number of processes, or -1"),
+    (["--baseline", "-1"], "argument --baseline: expected an error level >= 0"),
+    (["--seed", "-3"], "argument --seed: expected a whole number >= 0"),
+    (["--encoding", "klingon"], "argument --encoding: unknown encoding 'klingon'"),
+])
+def test_bad_arguments_stop_before_any_work(args, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", *args])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_class_too_rare_to_split_is_said_in_the_cli_words(tmp_path, capsys):
+    rows = "".join(f"{i * 0.37:.2f},{'rare' if i == 0 else 'ab'[i % 2]}\n" for i in range(60))
+    path = tmp_path / "d.csv"
+    path.write_text("x,label\n" + rows)
+    assert main(["run", "--data", str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "'rare' (1)" in err and "stratify" not in err

@@ -50,7 +50,7 @@ def test_the_feature_pipeline_learns_from_the_training_rows_only(tmp_path):
 def test_csv_missing_numbers_are_reported_not_dropped(tmp_path):
     path = _write(tmp_path, "a,b,c,y\n1,,u,0\n2,3,,1\n,4,v,0\n5,6,u,1\n7,8,v,0\n9,1,u,1\n")
     with pytest.raises(LearnloopError, match=r"missing values in 2 numeric columns: a \(1\), b \(1\); 2 of 6 "
-                                             r"rows are affected. Pass --missing drop"):
+                                             r"rows are affected. Pass missing=.drop."):
         load_dataset(str(path))
     dropped = load_dataset(str(path), missing="drop")
     assert len(dropped.y) == 4 and any("left out 2 rows" in note for note in dropped.notes)

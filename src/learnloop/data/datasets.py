@@ -205,8 +205,9 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
     if not keep.all():
         n = int((~keep).sum())
         if missing == "error":
-            raise LearnloopError(f"{path}: the target column '{target}' is missing in {n} rows; pass --missing drop "
-                                 f"(missing='drop') to leave those rows out.")
+            problem = f"{path}: the target column '{target}' is missing in {n} rows"
+            raise LearnloopError(f"{problem}; pass missing='drop' to leave those rows out.",
+                                 cli=f"{problem}; pass --missing drop to leave those rows out.")
         notes.append(f"left out {n} rows whose target '{target}' is missing")
         columns = {k: v[keep] for k, v in columns.items()}
     decisions = decide_columns(columns, target, categorical=categorical, numeric=numeric, drop=drop,
@@ -221,11 +222,11 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
         rows = _missing_rows(columns, gaps)
         detail = ", ".join(f"{c} ({n})" for c, n in gaps.items())
         if missing == "error":
-            raise LearnloopError(
-                f"{path}: missing values in {len(gaps)} numeric columns: {detail}; {int(rows.sum())} of "
-                f"{len(rows)} rows are affected. Pass --missing drop (missing='drop') to leave those rows out, or "
-                f"--missing impute (missing='impute') to fill them with the training median plus a "
-                f"missing-indicator column.")
+            problem = (f"{path}: missing values in {len(gaps)} numeric columns: {detail}; {int(rows.sum())} of "
+                       f"{len(rows)} rows are affected.")
+            fix = "to leave those rows out, or {} to fill them with the training median plus a missing-indicator column."
+            raise LearnloopError(f"{problem} Pass missing='drop' " + fix.format("missing='impute'"),
+                                 cli=f"{problem} Pass --missing drop " + fix.format("--missing impute"))
         if missing == "drop":
             columns = {k: v[~rows] for k, v in columns.items()}
             notes.append(f"left out {int(rows.sum())} rows with missing values in: {detail}")
