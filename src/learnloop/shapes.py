@@ -27,6 +27,9 @@ class TensorShape(tuple):
     def __repr__(self) -> str:
         return f"TensorShape({list(self)})"
 
+    def __str__(self) -> str:
+        return f"({self[0]},)" if len(self) == 1 else "(" + ", ".join(str(d) for d in self) + ")"   # TensorFlow's
+
 
 class SymbolicTensor:
     """A placeholder for an array of ``shape`` (batch axis ``None``) produced by ``layer``."""

@@ -338,10 +338,17 @@ class Sequential(Trainer):
         for layer in self._layers:
             layer.trainable = value
 
-    def summary(self, line_length: int | None = None, positions=None, print_fn=None, **kwargs) -> None:
-        """Print the layers, their output shapes and parameter counts, and the totals (Keras's table)."""
-        text = format_summary(self, line_length=line_length)
+    def summary(self, line_length: int | None = None, positions=None, print_fn=None, style: str = "keras3",
+                **kwargs) -> None:
+        """Print the layers, their output shapes and parameter counts, and the totals (Keras 3's table, or Keras 2's
+        layout with ``style="keras2"``)."""
+        text = format_summary(self, line_length=line_length, style=style, positions=positions)
         (print_fn or print)(text)
+
+    def _repr_html_(self) -> str:
+        from learnloop.models.summary import summary_html
+
+        return summary_html(self)
 
     # ---- saving --------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
