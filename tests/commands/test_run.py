@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import escape
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from learnloop.cli import main
 pytest.importorskip("matplotlib")
 
 REPORT_KEYS = {"dataset", "task", "split_sizes", "baseline_error", "selected", "j_train", "j_cv", "j_test",
-               "verdict", "advice", "learning_curve", "validation_curve", "model_path", "seconds"}
+               "verdict", "advice", "learning_curve", "validation_curve", "model_path", "seconds", "findings",
+               "intervals"}
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +31,24 @@ def test_run_writes_report_plots_and_model(digits_run, capsys):
     assert REPORT_KEYS <= set(report)
     assert report["dataset"] == "digits" and report["task"] == "classification"
     assert report["split_sizes"] == {"train": 1078, "cv": 359, "test": 360}
-    assert report["verdict"] in {"high bias", "high variance", "high bias and high variance", "good fit"}
+    assert report["verdict"] in {"high bias", "high variance", "high bias and high variance", "good fit", "can't tell"}
     assert report["j_test"] < 0.1 and report["advice"] and all(isinstance(a, str) for a in report["advice"])
+    assert set(report["intervals"]) == {"j_train", "j_cv", "j_test", "baseline", "bias_gap", "variance_gap"}
+    assert all(low <= high for low, high in report["intervals"].values())
+    assert report["intervals"]["j_cv"][0] <= report["j_cv"] <= report["intervals"]["j_cv"][1]
+    from learnloop.diagnostics.findings import CODES
+
+    codes = [f["code"] for f in report["findings"]]
+    assert codes and all(code in CODES for code in codes)
+    assert {"code", "title", "evidence", "actions"} <= set(report["findings"][0])
     for name in ("architecture.png", "lambda.png", "learning_curve.png"):
         assert (digits_run / name).stat().st_size > 5000
     model = learnloop.load_model(report["model_path"])
     assert model.metadata["classes"] == list(range(10)) and "reference_statistics" in model.metadata
     html = (digits_run / "report.html").read_text()
-    assert report["verdict"] in html and html.count("data:image/png;base64,") >= 3
+    assert escape(report["verdict"]) in html and html.count("data:image/png;base64,") >= 3
+    assert html.index(codes[0]) < html.index("<h2>Plots</h2>")            # the findings come first
+    assert "How the intervals were computed" in html
 
 
 def _chromium() -> str | None:
@@ -90,6 +102,7 @@ def test_run_on_a_csv_with_missing_values_and_a_group(tmp_path, rng):
     report = json.loads((out / "report.json").read_text())
     assert report["task"] == "classification" and "fairness" in report
     assert any("imputed" in note for note in report["notes"])
+    assert [c["kind"] for c in report["columns"]] == ["numeric", "numeric", "categorical"]
     model = learnloop.load_model(out / "model.zip")
     assert model.metadata["feature_columns"] == ["color", "x1", "x2"]
     assert model.metadata["columns"] == ["x1", "x2", "color", "group", "label"]

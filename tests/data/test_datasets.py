@@ -35,7 +35,7 @@ def test_csv_numeric_and_categorical_columns(tmp_path):
     data.fit_features(np.arange(4))
     assert data.x.shape == (4, 6)                       # 2 numbers + 3 colors + the out-of-vocabulary slot
     assert data.feature_names[0] == "age" and "color=red" in data.feature_names
-    assert any("color: categorical" in note for note in data.notes)
+    assert [d.kind for d in data.decisions] == ["numeric", "categorical", "numeric"]
 
 
 def test_the_feature_pipeline_learns_from_the_training_rows_only(tmp_path):

@@ -153,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
                         drop=args.drop, encoding=args.encoding)
     for note in data.notes:
         print(f"      note: {note}")
+    for decision in data.decisions:
+        print(f"      column {decision.name}: {decision.reason}")
     if data.task == "classification":
         check_splittable(data)
     if data.is_table:
@@ -165,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = LoopReport(found, data, out)
     stages("plots")
+    report.add_columns()
     report.add_curves()
     stages("error analysis on the cv set")
     report.add_error_analysis()

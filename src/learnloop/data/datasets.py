@@ -236,8 +236,6 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
     text_gaps = [f"{d.name} ({d.missing})" for d in features if d.missing and d.kind != "numeric"]
     if text_gaps:
         notes.append(f"missing text values are a category of their own ('[MISSING]') in: {', '.join(text_gaps)}")
-    for d in decisions:
-        notes.append(f"{d.name}: {d.reason}")
     space = feature_space_for(features, impute=missing == "impute")
     groups = {g: np.array([_label_text(v) for v in columns[g]], dtype=str) for g in group_columns}
     data = _finish(Path(path).stem, None, columns[target], task, [], target, groups=groups, notes=notes)

@@ -68,6 +68,17 @@ class LoopReport:
                   "J_cv still falling at the largest m: more data should help" if lc.cv_still_falling else ""),
         ]
 
+    def add_columns(self) -> None:
+        """How each column of a table was used (numbers, one-hot, hashed, dropped), one row per column."""
+        if not getattr(self.data, "decisions", None):
+            return
+        rows = [[d.name, d.kind, d.distinct, d.missing, d.reason] for d in self.data.decisions]
+        used = sum(d.kind != "dropped" for d in self.data.decisions)
+        self.tables.append(Table("Columns", ["column", "used as", "distinct values", "missing", "why"], rows,
+                                 f"{used} of {len(rows)} columns are features; the model file carries this pipeline, "
+                                 f"so it takes the raw columns"))
+        self.extra["columns"] = [d.as_dict() for d in self.data.decisions]
+
     def add_error_analysis(self) -> None:
         from learnloop.diagnostics.error_analysis import ErrorAnalysis
 
