@@ -3,8 +3,9 @@
 Cases: ``small`` (400-25-15-10, batch 32, Adam), ``large`` (784-512-512-10, batch 128, Adam), ``predict1`` (one
 row), ``predict10k`` (10,000 rows), ``import`` (import time), ``reference`` (the notes' loop forward vs the
 vectorized one), ``activations`` (each activation and the from_logits binary crossentropy on a batch of float32
-pre-activations; the ``numpy`` yardstick is the textbook formula). Frameworks: a minimal hand-written NumPy loop (the yardstick), learnloop, PyTorch eager
-(2 threads, fused Adam), Keras 3 (if TensorFlow is installed) and scikit-learn's MLPClassifier.
+pre-activations; the ``numpy`` yardstick is the textbook formula). Frameworks: a minimal hand-written NumPy loop
+(the yardstick), learnloop, PyTorch eager (2 threads, fused Adam), Keras 3 (if TensorFlow is installed) and
+scikit-learn's MLPClassifier.
 
     python benchmarks/bench_engine.py [--rounds 3] [--cases small,large,...] [--write]
 
