@@ -74,3 +74,14 @@ def output_folder(text: str) -> str:
     if Path(text).exists() and not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
     return text
+
+
+def column_names(text: str) -> list[str]:
+    """Comma-separated column names, each non-empty and used once."""
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names with none empty; got {text!r}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"column names must be unique; {repeated} repeat")
+    return names

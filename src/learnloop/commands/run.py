@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from learnloop.commands._args import codec, error_level, jobs, non_negative_int, output_folder
+from learnloop.commands._args import codec, column_names, error_level, jobs, non_negative_int, output_folder
 
 
 def register(subparsers) -> None:
@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--baseline", type=error_level, metavar="ERROR",
                    help="known error level to compare with (e.g. human-level error, >= 0); default: estimated with "
                         "a simple model")
+    p.add_argument("--baseline-source", default="given", choices=["human-level", "competing algorithm", "given"],
+                   help="what --baseline is, stated in the verdict (default: given)")
     p.add_argument("--group", action="append", default=[], metavar="COL",
                    help="a table column with subgroups for a fairness audit (repeatable); kept out of the features")
     p.add_argument("--missing", default="error", choices=["error", "drop", "impute"],
@@ -41,6 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--numeric", action="append", default=[], metavar="COL",
                    help="treat this column as numeric; repeatable")
     p.add_argument("--drop", action="append", default=[], metavar="COL", help="leave this column out; repeatable")
+    p.add_argument("--names", type=column_names, metavar="A,B,...",
+                   help="column names for a table without a header (or to replace its header), comma-separated")
     p.add_argument("--encoding", metavar="CODEC", type=codec,
                    help="the table's text encoding, e.g. latin-1 (default: detected)")
     p.add_argument("--out", default="learnloop-report", type=output_folder,
@@ -150,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     stages(f"loading {args.data}")
     data = load_dataset(args.data, target=args.target, task=args.task, missing=args.missing,
                         group_columns=args.group or None, categorical=args.categorical, numeric=args.numeric,
-                        drop=args.drop, encoding=args.encoding)
+                        drop=args.drop, encoding=args.encoding, names=args.names)
     for note in data.notes:
         print(f"      note: {note}")
     for decision in data.decisions:
@@ -162,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
     stages(f"the loop on {len(data.y)} examples ({data.task}): split 60/20/20, baseline, network size, lambda, "
            f"learning curve")
     found = diagnose(data.x, data.y, kind=data.task, baseline=args.baseline, seed=args.seed, quick=args.quick,
-                     n_jobs=args.jobs, progress=lambda what: print(f"      {what}", flush=True))
+                     n_jobs=args.jobs, progress=lambda what: print(f"      {what}", flush=True),
+                     baseline_source=args.baseline_source if args.baseline is not None else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = LoopReport(found, data, out)

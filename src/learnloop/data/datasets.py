@@ -67,7 +67,7 @@ class Dataset:
 
 def load_dataset(source: str, target: str | None = None, task: str = "auto", missing: str = "error",
                  group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
-                 encoding: str | None = None) -> Dataset:
+                 encoding: str | None = None, names: list[str] | None = None) -> Dataset:
     """Load a bundled set by name, an ``.npz`` file, or a table file by path.
 
     Args:
@@ -79,6 +79,7 @@ def load_dataset(source: str, target: str | None = None, task: str = "auto", mis
         group_columns: table columns kept aside as subgroup labels (for a fairness audit), not used as features.
         categorical, numeric, drop: table columns forced to be categorical, numeric, or left out.
         encoding: the table's text encoding (default: detected).
+        names: column names for a table (replacing its header, or naming a headerless file's columns).
     """
     if task not in ("auto", "classification", "regression"):
         raise LearnloopError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}.")
@@ -87,7 +88,7 @@ def load_dataset(source: str, target: str | None = None, task: str = "auto", mis
         return _load_npz(path, task)
     if path.exists() or path.suffix or len(path.parts) > 1:
         return load_table(path, target=target, task=task, missing=missing, group_columns=group_columns,
-                          categorical=categorical, numeric=numeric, drop=drop, encoding=encoding)
+                          categorical=categorical, numeric=numeric, drop=drop, encoding=encoding, names=names)
     return _load_bundled(source, task)
 
 
@@ -171,7 +172,7 @@ def _finish(name, x, y, task, feature_names, target_name, images=None, groups=No
 
 def load_table(path, target: str | None = None, task: str = "auto", missing: str = "error",
                group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
-               encoding: str | None = None) -> Dataset:
+               encoding: str | None = None, names: list[str] | None = None) -> Dataset:
     """Read a table (delimited text of any extension, Parquet, Arrow) and decide how each column becomes features.
 
     The columns are typed by :func:`learnloop.data.column_types.decide_columns` (numbers normalized, few-valued text
@@ -186,7 +187,7 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
 
     if missing not in ("error", "drop", "impute"):
         raise LearnloopError(f"missing must be 'error', 'drop' or 'impute'; got {missing!r}.")
-    table = read_table(path, encoding=encoding)
+    table = read_table(path, encoding=encoding, names=names)
     columns = table.columns
     header = list(columns)
     if not header or table.n_rows == 0:
