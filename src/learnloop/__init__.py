@@ -34,11 +34,21 @@ __all__ = [
 ]
 
 
+# Every public submodule is an attribute, imported on first use, so `import learnloop` stays fast: the diagnostics,
+# serving, export and reporting stacks (scikit-learn's estimators, FastAPI, ONNX, matplotlib) load only when used.
+_SUBMODULES = ("activations", "callbacks", "cli", "commands", "compat", "config", "data", "diagnostics", "errors",
+               "export", "fairness", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+               "reference", "regularizers", "report", "saving", "serving", "shapes", "testing", "transfer", "utils",
+               "wrappers")
+
+
 def __getattr__(name: str):
-    # learnloop.wrappers (scikit-learn estimators) loads on first use: importing scikit-learn's estimator machinery
-    # would otherwise slow every `import learnloop`.
-    if name == "wrappers":
+    if name in _SUBMODULES:
         import importlib
 
-        return importlib.import_module("learnloop.wrappers")
+        return importlib.import_module(f"learnloop.{name}")
     raise AttributeError(f"module 'learnloop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES))
