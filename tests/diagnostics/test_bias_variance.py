@@ -75,7 +75,38 @@ def test_from_model_measures_and_estimates_the_baseline(rng):
     assert d.cv == pytest.approx(1 - model.score(splits.cv.x, splits.cv.y))
     estimated = BiasVariance.from_model(model, splits)
     assert 0 <= estimated.baseline < 0.05
-    assert estimated.verdict == "good fit"
+    # 60 cv examples: each gap's interval is wider than its threshold, so the losses cannot tell yet, and say how
+    # many cv examples would
+    assert estimated.evidence == "intervals" and estimated.baseline_source == "simple model"
+    assert estimated.paired_baseline and estimated.intervals["bias_gap"].method == "bonett-price"
+    assert estimated.verdict == "can't tell"
+    assert "cv set of about" in estimated.explain() or "training examples would" in estimated.explain()
+
+
+def test_from_model_with_many_examples_finds_a_good_fit(rng):
+    x = rng.normal(size=(6000, 2))
+    y = (x[:, 0] + 0.3 * rng.normal(size=6000) > 0).astype(int)          # Bayes error about 9%
+    splits = train_cv_test_split(x, y, seed=0)
+    model = LogisticRegression().fit(splits.train.x, splits.train.y)
+    d = BiasVariance.from_model(model, splits, tolerance=0.5)
+    assert d.verdict == "good fit", d.explain()
+    assert set(d.intervals) >= {"j_train", "j_cv", "baseline", "bias_gap", "variance_gap"}
+    assert d.intervals["j_cv"].low <= d.cv <= d.intervals["j_cv"].high
+
+
+def test_counts_give_wilson_intervals_and_regression_needs_losses(rng):
+    d = BiasVariance(0.0436, 0.0, 7 / 359, n_train=1078, n_cv=359, baseline_source="simple model")
+    assert d.intervals["j_cv"].method == "wilson" and d.intervals["variance_gap"].method == "newcombe"
+    assert d.verdict == "high variance"                     # 7 of 359 wrong against 0 of 1078: beyond noise
+    with pytest.raises(LearnloopError, match="both J_train and J_cv"):
+        BiasVariance(0.1, 0.1, 0.2, n_train=100)
+    with pytest.raises(LearnloopError, match="error rate in"):
+        BiasVariance(1.0, 400.0, 500.0, n_train=100, n_cv=50)
+    with pytest.raises(LearnloopError, match="baseline_source"):
+        BiasVariance(0.1, 0.1, 0.2, baseline_source="oracle")
+    losses = BiasVariance.from_losses(rng.exponential(size=200), rng.exponential(2.0, size=100), baseline=1.0)
+    assert losses.kind == "regression" and losses.intervals["variance_gap"].method == "independent bootstraps"
+    assert losses.as_dict()["intervals"]["j_cv"][0] < losses.cv
 
 
 def test_atol_floors_both_thresholds():

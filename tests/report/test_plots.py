@@ -78,3 +78,26 @@ def test_model_selection_and_trail_and_a_given_axes(tmp_path):
     from matplotlib.image import imread
 
     assert imread(tmp_path / "both.png").shape[:2] == (480, 1280)
+
+
+def test_intervals_the_power_law_and_the_one_se_line_are_drawn(tmp_path):
+    rng = np.random.default_rng(0)
+    sizes = np.array([100, 200, 400, 800])
+    rates = 0.05 + 1.5 * sizes ** -0.5
+    cv = (rng.random((4, 300)) < rates[:, None]).astype(float)
+    train = tuple((rng.random(int(m)) < r / 2).astype(float) for m, r in zip(sizes, rates))
+    lc = LearningCurve(sizes=sizes, j_train=np.array([t.mean() for t in train]), j_cv=cv.mean(axis=1),
+                       train_losses=train, cv_losses=cv)
+    ax = lc.plot(tmp_path / "learning.png")
+    _read_png(tmp_path / "learning.png")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["J_train", "J_cv"] and any(t.startswith("J_cv = ") for t in labels)
+    assert any(t.startswith("10x the data") for t in labels) and len(ax.collections) >= 2   # the bands
+    lam_cv = (rng.random((3, 300)) < np.array([0.1, 0.1, 0.3])[:, None]).astype(float)
+    vc = ValidationCurve("lambda", np.array([0.0, 1.0, 10.0]), lam_cv.mean(axis=1) / 2, lam_cv.mean(axis=1),
+                         int(np.argmin(lam_cv.mean(axis=1))), cv_losses=lam_cv)
+    ax = vc.plot(tmp_path / "lambda.png")
+    _read_png(tmp_path / "lambda.png")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("lowest J_cv + 1 standard error") for t in labels)
+    assert any(t == f"chosen lambda = {vc.chosen_value:g} (one-SE rule)" for t in labels)

@@ -1,5 +1,5 @@
-"""The machine-learning development loop: J measures, bias/variance, learning and validation curves, model
-selection, advice on what to try next."""
+"""The machine-learning development loop: J measures with 95% intervals, bias/variance verdicts from evidence,
+learning and validation curves, model selection, coded findings and advice on what to try next."""
 
 from learnloop.diagnostics.advisor import Advice, advise
 from learnloop.diagnostics.bias_variance import BiasVariance, estimate_baseline
@@ -22,3 +22,8 @@ __all__ += ["ErrorAnalysis"]
 from learnloop.diagnostics.fairness import FairnessReport, audit  # noqa: E402
 
 __all__ += ["FairnessReport", "audit"]
+
+from learnloop.diagnostics.findings import Finding  # noqa: E402
+from learnloop.diagnostics.intervals import Interval  # noqa: E402
+
+__all__ += ["Finding", "Interval"]

@@ -307,13 +307,13 @@ def probe(build, values, x_shape: tuple, fit_kwargs: dict) -> bool:
     return can_stack(models, fit_kwargs)
 
 
-def fit_and_measure_stacked(build, values: list, splits, options, keep_model: bool = True) -> list[tuple]:
+def fit_and_measure_stacked(build, values: list, splits, options, keep_model: bool = True) -> list:
     """Build ``build(value)`` for each value as the engine would, train them stacked, measure J_train and J_cv.
 
     Returns:
-        One (j_train, j_cv, fitted model or ``None``) per value, as :func:`fit_and_measure` gives for one.
+        One :class:`~learnloop.diagnostics.fitting.Measured` per value, as ``fit_and_measure`` gives for one.
     """
-    from learnloop.diagnostics.measures import cost
+    from learnloop.diagnostics.fitting import measure
     from learnloop.utils import make_rng, set_seed
 
     shape = (None,) + splits.train.x.shape[1:]
@@ -325,9 +325,4 @@ def fit_and_measure_stacked(build, values: list, splits, options, keep_model: bo
         model.build(shape)
         models.append(model)
     fit_stacked(models, splits.train.x, splits.train.y, options.epochs, make_rng(None), **options.fit_kwargs)
-    results = []
-    for model in models:
-        j_train = cost(model, splits.train.x, splits.train.y, options.kind, options.threshold)
-        j_cv = cost(model, splits.cv.x, splits.cv.y, options.kind, options.threshold)
-        results.append((j_train, j_cv, model if keep_model else None))
-    return results
+    return [measure(model, splits.train.x, splits.train.y, splits, options, keep_model) for model in models]

@@ -2,23 +2,48 @@
 
 Both retrain: they take a builder and fit one fresh model per point, in parallel through joblib (see
 :mod:`learnloop.diagnostics.parallel`). A builder must be picklable for process backends.
+
+Both keep the per-example losses of every fitted model on its training rows and on the cv set, so every point has
+a 95% interval (:mod:`learnloop.diagnostics.intervals`), a validation curve knows whether its setting has a
+measurable effect and which value the one-standard-error rule chooses (:mod:`learnloop.diagnostics.effects`),
+and a learning curve extrapolates J_cv to more data (:mod:`learnloop.diagnostics.power_law`). Nothing is refitted
+for any of it. Curves built from arrays alone (no losses) keep the plain readings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from learnloop.diagnostics import _stacked
+from learnloop.diagnostics import intervals as iv
+from learnloop.diagnostics.effects import SIMPLER, SweepEffect, sweep_effect
 from learnloop.diagnostics.fitting import as_builder, fit_and_measure, make_options, require_cv
 from learnloop.diagnostics.parallel import run_parallel
+from learnloop.diagnostics.power_law import FALLING_RTOL, PowerLaw, fit_power_law
 from learnloop.errors import LearnloopError
 from learnloop.utils import set_seed
 
-FALLING_RTOL = 0.01     # J_cv "still falling": more than 1% lower per doubling of m at the end of the curve
+_LAMBDA_NAMES = ("lambda", "lam", "alpha", "l2", "regularization", "weight_decay")
+_DEGREE_NAMES = ("degree", "poly")
+_SIZE_NAMES = ("units", "size", "hidden", "layers", "architecture", "network", "width")
+
+
+def sweep_kind(name: str) -> str | None:
+    """``"lambda"``, ``"degree"`` or ``"size"`` from a sweep's name, else ``None``."""
+    name = name.lower()
+    for kind, names in (("lambda", _LAMBDA_NAMES), ("degree", _DEGREE_NAMES), ("size", _SIZE_NAMES)):
+        if any(n in name for n in names):
+            return kind
+    return None
+
+
+def _intervals(losses, level: float) -> list[iv.Interval] | None:
+    return None if losses is None else [iv.mean_interval(row, level) for row in losses]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +56,10 @@ class LearningCurve:
         j_cv: (k,) error on the whole cross-validation set.
         kind: ``"classification"`` or ``"regression"``.
         baseline: optional baseline level of error, drawn as a line.
+        train_losses: optional per-size (m,) losses on the training rows (a tuple of k arrays).
+        cv_losses: optional (k, m_cv) losses on the cv set; with them the curve has intervals and a
+            :attr:`law` that says whether more data helps, and how much.
+        level: coverage of the intervals.
     """
 
     sizes: np.ndarray
@@ -38,6 +67,9 @@ class LearningCurve:
     j_cv: np.ndarray
     kind: str = "classification"
     baseline: float | None = None
+    train_losses: tuple | None = field(default=None, repr=False)
+    cv_losses: np.ndarray | None = field(default=None, repr=False)
+    level: float = iv.LEVEL
 
     @property
     def cv_slope(self) -> float:
@@ -48,9 +80,25 @@ class LearningCurve:
         slope = np.polyfit(np.log2(self.sizes[-k:]), self.j_cv[-k:], 1)[0]
         return float(slope)
 
+    @cached_property
+    def law(self) -> PowerLaw | None:
+        """The inverse power law fitted to J_cv(m) with bootstrap intervals (``None`` without cv losses or with
+        fewer than two sizes)."""
+        if self.cv_losses is None or len(self.sizes) < 2:
+            return None
+        return fit_power_law(self.sizes, self.cv_losses, self.level)
+
+    @property
+    def more_data(self) -> str | None:
+        """``"helps"``, ``"unlikely to help"`` or ``"can't tell"`` from :attr:`law`; ``None`` without losses."""
+        return None if self.law is None else self.law.more_data
+
     @property
     def cv_still_falling(self) -> bool:
-        """True when J_cv still drops by more than 1% per doubling of m at the end: more data should help."""
+        """True when more data should help: with losses, the law's gain from doubling m lies above 1% of J_cv
+        beyond noise; from arrays alone, J_cv still drops by more than 1% per doubling of m at the end."""
+        if self.law is not None:
+            return self.law.more_data == "helps"
         return self.cv_slope < -FALLING_RTOL * max(float(self.j_cv[-1]), 1e-12)
 
     @property
@@ -58,9 +106,24 @@ class LearningCurve:
         """J_cv - J_train at the largest m."""
         return float(self.j_cv[-1] - self.j_train[-1])
 
+    @cached_property
+    def j_cv_intervals(self) -> list[iv.Interval] | None:
+        return _intervals(self.cv_losses, self.level)
+
+    @cached_property
+    def j_train_intervals(self) -> list[iv.Interval] | None:
+        return _intervals(self.train_losses, self.level)
+
     def as_dict(self) -> dict:
-        return {"sizes": self.sizes.tolist(), "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
-                "kind": self.kind, "baseline": self.baseline, "cv_still_falling": self.cv_still_falling}
+        out = {"sizes": self.sizes.tolist(), "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
+               "kind": self.kind, "baseline": self.baseline, "cv_still_falling": self.cv_still_falling}
+        if self.cv_losses is not None:
+            out["j_cv_intervals"] = [ci.as_list() for ci in self.j_cv_intervals]
+            out["j_train_intervals"] = [ci.as_list() for ci in self.j_train_intervals or []]
+            out["more_data"] = self.more_data
+            if self.law is not None:
+                out["power_law"] = self.law.as_dict()
+        return out
 
     def plot(self, path=None, ax=None):
         """Draw J_train and J_cv vs m (see :func:`learnloop.report.plots.plot_learning_curve`)."""
@@ -81,6 +144,13 @@ class ValidationCurve:
         best_index: index of the lowest J_cv (the first one on ties).
         kind: ``"classification"`` or ``"regression"``.
         best_model: the fitted model at ``best_index`` (``None`` when not kept).
+        train_losses, cv_losses: optional (k, m_train) and (k, m_cv) per-example losses; with them each J has an
+            interval, :attr:`effect` compares the values and :attr:`chosen_index` follows the one-standard-error
+            rule.
+        simpler: which values are simpler models: ``"high"`` (lambda), ``"low"`` (degree, units) or ``"first"``
+            (the order given); ``"auto"`` reads it from ``name`` and the values.
+        chosen_model: the fitted model at ``chosen_index`` (``None`` when not kept).
+        level: coverage of the intervals.
     """
 
     name: str
@@ -90,6 +160,18 @@ class ValidationCurve:
     best_index: int
     kind: str = "classification"
     best_model: Any = field(default=None, repr=False)
+    train_losses: np.ndarray | None = field(default=None, repr=False)
+    cv_losses: np.ndarray | None = field(default=None, repr=False)
+    simpler: str = "auto"
+    chosen_model: Any = field(default=None, repr=False)
+    level: float = iv.LEVEL
+
+    def __post_init__(self):
+        if self.simpler == "auto":
+            object.__setattr__(self, "simpler", default_simpler(self.name, self.values))
+        elif self.simpler not in SIMPLER:
+            raise LearnloopError(f"ValidationCurve simpler must be one of {list(SIMPLER)} or 'auto'; got "
+                                 f"{self.simpler!r}.")
 
     @property
     def best_value(self):
@@ -99,6 +181,28 @@ class ValidationCurve:
     @property
     def best_j_cv(self) -> float:
         return float(self.j_cv[self.best_index])
+
+    @cached_property
+    def effect(self) -> SweepEffect | None:
+        """How the values compare on the cv set (``None`` without cv losses, or with a single value)."""
+        if self.cv_losses is None or len(self.values) < 2:
+            return None
+        return sweep_effect(self.cv_losses, self.values, self.simpler, self.level)
+
+    @property
+    def measurable_effect(self) -> bool | None:
+        """Whether some value's J_cv differs from the best beyond noise (``None`` without cv losses)."""
+        return None if self.effect is None else self.effect.measurable
+
+    @property
+    def chosen_index(self) -> int:
+        """The simplest value within one standard error of the lowest J_cv; ``best_index`` without losses."""
+        return self.best_index if self.effect is None else self.effect.chosen_index
+
+    @property
+    def chosen_value(self):
+        value = self.values[self.chosen_index]
+        return value.item() if isinstance(value, np.generic) else value
 
     @property
     def best_at_edge(self) -> str | None:
@@ -120,16 +224,39 @@ class ValidationCurve:
         positive = self.values[self.values > 0].astype(float)
         return len(positive) >= 2 and positive.max() / positive.min() >= 100
 
+    @cached_property
+    def j_cv_intervals(self) -> list[iv.Interval] | None:
+        return _intervals(self.cv_losses, self.level)
+
+    @cached_property
+    def j_train_intervals(self) -> list[iv.Interval] | None:
+        return _intervals(self.train_losses, self.level)
+
     def as_dict(self) -> dict:
         values = self.values.tolist()
-        return {"name": self.name, "values": values, "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
-                "best_index": self.best_index, "best_value": self.best_value, "kind": self.kind}
+        out = {"name": self.name, "values": values, "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
+               "best_index": self.best_index, "best_value": self.best_value, "kind": self.kind}
+        if self.effect is not None:
+            out.update({"chosen_index": self.chosen_index, "chosen_value": self.chosen_value,
+                        "j_cv_intervals": [ci.as_list() for ci in self.j_cv_intervals],
+                        "effect": self.effect.as_dict()})
+            if self.train_losses is not None:
+                out["j_train_intervals"] = [ci.as_list() for ci in self.j_train_intervals]
+        return out
 
     def plot(self, path=None, ax=None):
         """Draw J_train and J_cv vs the setting, with the chosen value marked."""
         from learnloop.report.plots import plot_validation_curve
 
         return plot_validation_curve(self, path=path, ax=ax)
+
+
+def default_simpler(name: str, values) -> str:
+    """Which values of a sweep are simpler models: a larger lambda, a smaller number, or the first listed."""
+    values = np.asarray(values)
+    if not _numeric(values):
+        return "first"
+    return "high" if sweep_kind(name) == "lambda" else "low"
 
 
 def _numeric(values: np.ndarray) -> bool:
@@ -210,7 +337,7 @@ def learning_curve(build: Callable[[], Any], splits, sizes: Sequence[float] | No
         baseline: optional baseline error, kept for the plot and the advice.
 
     Returns:
-        :class:`LearningCurve` with arrays of shape (k,).
+        :class:`LearningCurve` with arrays of shape (k,) and the per-example losses behind them.
     """
     require_cv(splits, "learning_curve")
     build = as_builder(build)
@@ -219,15 +346,17 @@ def learning_curve(build: Callable[[], Any], splits, sizes: Sequence[float] | No
     order = nested_order(splits.train.y, options.kind, seed)
     calls = [(build, (), splits, options, np.sort(order[:n]), False) for n in m_sizes]
     results = run_parallel(fit_and_measure, calls, n_jobs)
-    return LearningCurve(sizes=m_sizes, j_train=np.array([r[0] for r in results]),
-                         j_cv=np.array([r[1] for r in results]), kind=options.kind,
-                         baseline=None if baseline is None else float(baseline))
+    return LearningCurve(sizes=m_sizes, j_train=np.array([r.j_train for r in results]),
+                         j_cv=np.array([r.j_cv for r in results]), kind=options.kind,
+                         baseline=None if baseline is None else float(baseline),
+                         train_losses=tuple(r.train_losses for r in results),
+                         cv_losses=np.stack([r.cv_losses for r in results]))
 
 
 def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name: str = "lambda",
                      n_jobs: int | None = None, seed: int | None = 0, kind: str = "auto", epochs: int = 100,
                      fit_kwargs: dict | None = None, threshold: float = 0.5, keep_best: bool = True,
-                     stack: bool | str = "auto") -> ValidationCurve:
+                     stack: bool | str = "auto", simpler: str = "auto") -> ValidationCurve:
     """Fit ``build(value)`` for each value on the training set and measure J_train and J_cv.
 
     Args:
@@ -239,14 +368,19 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
         n_jobs: parallel fits; ``None`` is 1 unless an enclosing ``joblib.parallel_backend`` sets it.
         seed: global seed set before each build.
         kind, epochs, fit_kwargs, threshold: how models are trained and measured (see ``FitOptions``).
-        keep_best: keep the fitted model with the lowest J_cv as ``best_model``.
+        keep_best: keep the fitted model with the lowest J_cv as ``best_model`` and the one the one-standard-error
+            rule chooses as ``chosen_model``.
         stack: train the k models together, one batched matmul per layer (see
             :mod:`learnloop.diagnostics._stacked`): ``"auto"`` when the builder's models allow it (learnloop Dense
             networks differing only in regularization), ``True`` to require it, ``False`` for separate fits.
             With ``n_jobs`` workers, the values are split into that many stacks.
+        simpler: which values are simpler models, for the one-standard-error rule: ``"high"`` (larger is
+            simpler: lambda), ``"low"`` (smaller is: degree, units), ``"first"`` (the order given, simplest
+            first), or ``"auto"`` (lambda-like names ``"high"``, other numbers ``"low"``, anything else ``"first"``).
 
     Returns:
-        :class:`ValidationCurve` with arrays of shape (k,) and the best index/value.
+        :class:`ValidationCurve` with arrays of shape (k,), the best (lowest J_cv) and the chosen (one standard
+        error) index, and the per-example losses behind every J.
     """
     require_cv(splits, "validation_curve")
     build = as_builder(build, param=name)
@@ -263,7 +397,11 @@ def validation_curve(build: Callable[[Any], Any], values: Sequence, splits, name
     else:
         calls = [(build, (v,), splits, options, None, keep_best) for v in values]
         results = run_parallel(fit_and_measure, calls, n_jobs)
-    j_cv = np.array([r[1] for r in results])
+    j_cv = np.array([r.j_cv for r in results])
     best = int(np.argmin(j_cv))
-    return ValidationCurve(name=name, values=values_array(values), j_train=np.array([r[0] for r in results]),
-                           j_cv=j_cv, best_index=best, kind=options.kind, best_model=results[best][2])
+    curve = ValidationCurve(name=name, values=values_array(values), j_train=np.array([r.j_train for r in results]),
+                            j_cv=j_cv, best_index=best, kind=options.kind, best_model=results[best].model,
+                            train_losses=np.stack([r.train_losses for r in results]),
+                            cv_losses=np.stack([r.cv_losses for r in results]), simpler=simpler)
+    object.__setattr__(curve, "chosen_model", results[curve.chosen_index].model)
+    return curve

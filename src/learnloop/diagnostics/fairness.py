@@ -178,6 +178,13 @@ class FairnessReport:
             spreads.append(_spread(self.metric_by_group(f), f(self._y_true, self._y_pred), method))
         return float(np.nanmax(spreads)) if not np.all(np.isnan(spreads)) else math.nan
 
+    def gaps(self, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+        """Per metric: the gap between the highest and the lowest group with its bootstrap interval, and whether
+        it is within noise (see :mod:`learnloop.diagnostics.fairness_gaps`)."""
+        from learnloop.diagnostics.fairness_gaps import group_gaps
+
+        return group_gaps(self, n_boot=n_boot, level=level, seed=seed)
+
     def undefined(self) -> list[tuple[Hashable, str]]:
         """(group, metric) pairs whose value is NaN: a rate with no sample of the class it divides by."""
         return [(g, m) for g, row in self.by_group.items() for m in self.metrics if math.isnan(row[m])]
@@ -191,10 +198,11 @@ class FairnessReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary: overall, rows, differences and ratios."""
+        """JSON-able summary: overall, rows, differences (with their intervals) and ratios."""
         return {"features": self.features, "metrics": self.metrics, "pos_label": _plain(self.pos_label),
                 "overall": self.overall, "rows": [{k: _plain(v) for k, v in r.items()} for r in self.rows()],
                 "difference": self.difference(), "ratio": self.ratio(),
+                "gaps": {m: gap.as_dict() for m, gap in self.gaps().items()},
                 "demographic_parity_difference": self.demographic_parity_difference(),
                 "equalized_odds_difference": self._eod_or_none()}
 
@@ -296,6 +304,11 @@ def format_report(report: FairnessReport) -> str:
     for title, values in (("difference", report.difference()), ("ratio", report.ratio())):
         out.append(f"{title:<{first}}  {'':>7}  " + "  ".join(
             f"{_fmt(values[m]):>{w}}" for m, w in zip(report.metrics, widths)))
+    noise = [f"{m} {gap.difference:.4f} [{gap.interval.low:.4f}, {gap.interval.high:.4f}]"
+             + (" within noise" if gap.within_noise else "")
+             for m, gap in report.gaps().items() if gap.interval is not None]
+    if noise:
+        out.append("gaps with simultaneous 95% intervals: " + "; ".join(noise))
     out.append(f"demographic parity difference: {_fmt(report.demographic_parity_difference())}")
     eod = report._eod_or_none()
     if eod is not None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from learnloop.diagnostics.measures import check_kind, cost
+from learnloop.diagnostics.measures import check_kind, losses
 from learnloop.errors import LearnloopError
 from learnloop.utils import set_seed
 
@@ -103,14 +103,33 @@ def fit_model(model, x, y, options: FitOptions):
     return model if fitted is None else fitted
 
 
+class Measured(NamedTuple):
+    """One candidate fitted and scored: J_train and J_cv, the fitted model (or ``None``), and the per-example
+    losses behind both Js (training rows in the order fitted, then the whole cv set)."""
+
+    j_train: float
+    j_cv: float
+    model: Any
+    train_losses: np.ndarray
+    cv_losses: np.ndarray
+
+
+def measure(model, x, y, splits, options: FitOptions, keep_model: bool = True) -> Measured:
+    """Score a model fitted on (x, y) on those rows and on the cv set, keeping the per-example losses."""
+    train = losses(model, x, y, options.kind, options.threshold)
+    cv = losses(model, splits.cv.x, splits.cv.y, options.kind, options.threshold)
+    return Measured(float(train.mean()), float(cv.mean()), model if keep_model else None, train, cv)
+
+
 def fit_and_measure(build, args: tuple, splits, options: FitOptions, train_rows: np.ndarray | None = None,
-                    keep_model: bool = True) -> tuple[float, float, Any]:
+                    keep_model: bool = True) -> Measured:
     """Build ``build(*args)``, fit it on the training set (or its rows ``train_rows``), measure J_train and J_cv.
 
     J_train is measured on the examples the model was fitted on; J_cv on the whole cross-validation set.
 
     Returns:
-        (j_train, j_cv, fitted model or ``None`` when ``keep_model`` is False).
+        :class:`Measured`: (j_train, j_cv, fitted model or ``None`` when ``keep_model`` is False, train losses,
+        cv losses).
     """
     require_cv(splits, "fit_and_measure")
     if options.seed is not None:
@@ -120,6 +139,4 @@ def fit_and_measure(build, args: tuple, splits, options: FitOptions, train_rows:
     if train_rows is not None:
         x, y = x[train_rows], y[train_rows]
     model = fit_model(model, x, y, options)
-    j_train = cost(model, x, y, options.kind, options.threshold)
-    j_cv = cost(model, splits.cv.x, splits.cv.y, options.kind, options.threshold)
-    return j_train, j_cv, (model if keep_model else None)
+    return measure(model, x, y, splits, options, keep_model)

@@ -2,6 +2,11 @@
 
 split -> baseline -> network size chosen by J_cv -> bias/variance verdict -> lambda curve -> learning curve ->
 advice -> J_test of the chosen model (measured once, at the end).
+
+Every J carries a 95% interval from the per-example losses the sweeps already computed (nothing is refitted for
+it); network size and lambda are chosen by the one-standard-error rule (the simplest within one standard error
+of the lowest J_cv); the verdict and the advice come from the intervals, as coded findings
+(:mod:`learnloop.diagnostics.findings`).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from functools import partial
 import numpy as np
 
 from learnloop.data.splits import train_cv_test_split
-from learnloop.diagnostics.advisor import advise
-from learnloop.diagnostics.bias_variance import BiasVariance, estimate_baseline
+from learnloop.diagnostics import findings as coded
+from learnloop.diagnostics.bias_variance import BASELINE_SOURCES, BiasVariance, baseline_losses
 from learnloop.diagnostics.curves import learning_curve, validation_curve
-from learnloop.diagnostics.measures import check_kind, cost
+from learnloop.diagnostics.intervals import mean_interval
+from learnloop.diagnostics.measures import check_kind, losses
 from learnloop.errors import LearnloopError
 
 SPLIT_SIZES = (0.6, 0.2, 0.2)      # train / cv / test, the course's split
@@ -65,9 +71,16 @@ def _lambda_builder(net, units):
     return partial(net, units)
 
 
+def _weights(n_in: int, units: tuple, n_out: int) -> int:
+    """Number of weights of a Dense ladder rung: what "smaller network" means for the one-standard-error rule."""
+    sizes = (n_in, *units, n_out)
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
 def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int = 0, quick: bool = False,
              n_jobs: int | None = None, architectures=None, lambdas=None, sizes=None, epochs: int | None = None,
-             batch_size: int = 32, progress: Callable[[str], None] | None = None) -> dict:
+             batch_size: int = 32, progress: Callable[[str], None] | None = None,
+             baseline_source: str | None = None) -> dict:
     """Run the loop and return what it found.
 
     Args:
@@ -81,10 +94,13 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
             (penalty lambda / 2m), the learning-curve fractions and the epochs of every fit.
         batch_size: mini-batch size of every fit.
         progress: called with the name of each stage as it starts ("baseline", "architectures", ...).
+        baseline_source: what a given ``baseline`` is: "human-level", "competing algorithm" or "given" (default);
+            an estimated baseline is "simple model".
 
     Returns:
         ``{"results": JSON-able dict, "model": the chosen fitted model, "splits": the Splits, "curves":
-        {"architecture", "lambda", "learning"}, "diagnosis": BiasVariance of the chosen model, "advice": list}``.
+        {"architecture", "lambda", "learning"}, "diagnosis": BiasVariance of the chosen model, "advice": list,
+        "findings": list of coded findings, most important first}``.
         With classification the model predicts indices into ``results["classes"]``.
     """
     timings, start = {}, time.perf_counter()
@@ -109,11 +125,18 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
 
     t = time.perf_counter()
     report("baseline")
-    baseline_source = "given"
+    held_out = None
     if baseline is None:
-        baseline = estimate_baseline(splits.train.x, splits.train.y, kind=kind, seed=seed)
-        baseline_source = ("logistic regression" if kind == "classification" else "linear regression") + \
+        held_out = baseline_losses(splits.train.x, splits.train.y, kind=kind, seed=seed)
+        baseline, baseline_kind = float(held_out.mean()), "simple model"
+        baseline_text = ("logistic regression" if kind == "classification" else "linear regression") + \
             ", 5-fold held-out error on the training set"
+    else:
+        baseline_kind = baseline_source or "given"
+        if baseline_kind not in BASELINE_SOURCES or baseline_kind == "simple model":
+            raise LearnloopError(f"diagnose baseline_source must be one of ['human-level', 'competing algorithm', "
+                                 f"'given'] for a given baseline; got {baseline_source!r}.")
+        baseline_text = BASELINE_SOURCES[baseline_kind]
     baseline = float(baseline)
     timings["baseline"] = time.perf_counter() - t
 
@@ -127,21 +150,26 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
                   target_variance=float(max(ty.var(), 1e-12)) if kind == "regression" else 1.0)
     common = {"kind": kind, "seed": seed, "epochs": int(settings["epochs"]), "n_jobs": n_jobs,
               "fit_kwargs": {"batch_size": batch_size}}
-    atol = 1.0 / splits.cv.m if kind == "classification" else 0.0
+
+    def diagnosis(curve) -> BiasVariance:          # of the curve's chosen model, from its per-example losses
+        i, given = curve.chosen_index, None if held_out is not None else baseline
+        return BiasVariance.from_losses(curve.train_losses[i], curve.cv_losses[i], baseline=given,
+                                        baseline_losses=held_out, baseline_source=baseline_kind)
 
     t = time.perf_counter()
     report("architectures")
-    arch = validation_curve(_arch_builder(net, 0.0), [tuple(a) for a in settings["architectures"]], splits,
-                            name="architecture", keep_best=False, **common)
-    units = arch.best_value
-    first = BiasVariance(baseline, arch.j_train[arch.best_index], arch.best_j_cv, atol=atol)
+    ladder = sorted((tuple(a) for a in settings["architectures"]), key=lambda a: _weights(flat.shape[1], a, n_outputs))
+    arch = validation_curve(_arch_builder(net, 0.0), ladder, splits, name="architecture", keep_best=False,
+                            simpler="first", **common)
+    units = arch.chosen_value
+    first = diagnosis(arch)
     timings["architecture"] = time.perf_counter() - t
 
     t = time.perf_counter()
     report("lambda")
     lam_curve = validation_curve(_lambda_builder(net, units), [float(v) for v in settings["lambdas"]], splits,
                                  name="lambda", **common)
-    model, lam = lam_curve.best_model, float(lam_curve.best_value)
+    model, lam = lam_curve.chosen_model, float(lam_curve.chosen_value)
     timings["lambda"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -149,26 +177,36 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     lc = learning_curve(partial(net, units, lam), splits, sizes=settings["sizes"], baseline=baseline, **common)
     timings["learning_curve"] = time.perf_counter() - t
 
-    final = BiasVariance(baseline, lam_curve.j_train[lam_curve.best_index], lam_curve.best_j_cv, atol=atol)
-    advice = advise(final, learning_curve=lc, validation_curve=lam_curve)
-    j_test = cost(model, splits.test.x, splits.test.y, kind)
+    final = diagnosis(lam_curve)
+    test_losses = losses(model, splits.test.x, splits.test.y, kind)
+    j_test = float(test_losses.mean())
+    found = coded.find(final, lambda_curve=lam_curve, size_curve=arch, learning_curve=lc, test_losses=test_losses,
+                       n_features=flat.shape[1])
+    advice = coded.actions(found)
+    test_interval = mean_interval(test_losses)
+    intervals = {**{k: v.as_list() for k, v in final.intervals.items()}, "j_test": test_interval.as_list()}
     timings["total"] = time.perf_counter() - start
     results = {
         "kind": kind, "classes": None if classes is None else classes.tolist(), "m": int(len(y)),
         "split_sizes": dict(zip(splits.names, splits.sizes)),
-        "baseline": {"value": baseline, "source": baseline_source},
+        "baseline": {"value": baseline, "source": baseline_text, "kind": baseline_kind,
+                     "interval": final.intervals["baseline"].as_list()},
         "architecture_curve": arch.as_dict(), "first_diagnosis": first.as_dict(),
         "lambda_curve": lam_curve.as_dict(), "learning_curve": lc.as_dict(),
         "chosen": {"architecture": list(units), "lambda": lam, "j_train": final.train, "j_cv": final.cv,
                    "j_test": j_test},
         "diagnosis": final.as_dict(), "advice": [a.as_dict() for a in advice],
+        "findings": [f.as_dict() for f in found], "intervals": intervals,
+        "interval_methods": {**{k: v.method for k, v in final.intervals.items()},
+                             "j_test": test_interval.method},
         "settings": {**{k: v for k, v in settings.items() if k != "architectures"},
                      "architectures": [list(a) for a in settings["architectures"]], "batch_size": batch_size,
                      "seed": seed, "quick": quick},
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     results["architecture_curve"]["values"] = [list(v) for v in results["architecture_curve"]["values"]]
-    results["architecture_curve"]["best_value"] = list(units)
+    results["architecture_curve"]["best_value"] = list(arch.best_value)
+    results["architecture_curve"]["chosen_value"] = list(units)
     return {"results": results, "model": model, "splits": splits,
             "curves": {"architecture": arch, "lambda": lam_curve, "learning": lc}, "diagnosis": final,
-            "advice": advice}
+            "advice": advice, "findings": found}

@@ -4,7 +4,7 @@ classification, and J_train / J_cv / J_test of a fitted model on named splits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,25 @@ def _rows(a, name: str, where: str) -> np.ndarray:
     return a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
 
 
+def squared_error_losses(y, yhat) -> np.ndarray:
+    """Per-example squared error / 2: ``sum_j (yhat_ij - y_ij)^2 / 2``, whose mean is :func:`mse_cost`.
+
+    Args:
+        y: (m,) or (m, k) targets.
+        yhat: predictions of the same number of values per example ((m,) and (m, 1) mix freely).
+
+    Returns:
+        (m,) float64 losses.
+    """
+    y, yhat = _rows(y, "y", "mse_cost"), _rows(yhat, "yhat", "mse_cost")
+    if y.shape != yhat.shape:
+        raise LearnloopError(f"mse_cost expects y and yhat of the same shape; got y {y.shape} and yhat {yhat.shape}.")
+    if len(y) == 0:
+        raise LearnloopError("mse_cost expects at least one example; got empty arrays.")
+    diff = yhat.astype(np.float64) - y.astype(np.float64)
+    return np.einsum("ij,ij->i", diff, diff) / 2
+
+
 def mse_cost(y, yhat) -> float:
     """The course's squared-error cost ``sum((yhat - y)^2) / (2m)``.
 
@@ -30,13 +49,7 @@ def mse_cost(y, yhat) -> float:
     Returns:
         The cost as a Python float.
     """
-    y, yhat = _rows(y, "y", "mse_cost"), _rows(yhat, "yhat", "mse_cost")
-    if y.shape != yhat.shape:
-        raise LearnloopError(f"mse_cost expects y and yhat of the same shape; got y {y.shape} and yhat {yhat.shape}.")
-    if len(y) == 0:
-        raise LearnloopError("mse_cost expects at least one example; got empty arrays.")
-    diff = yhat.astype(np.float64) - y.astype(np.float64)
-    return float(np.vdot(diff, diff) / (2 * len(y)))
+    return float(np.mean(squared_error_losses(y, yhat)))
 
 
 def predicted_labels(yhat, threshold: float = 0.5) -> np.ndarray:
@@ -71,6 +84,26 @@ def _true_labels(y) -> np.ndarray:
     return y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
 
 
+def error_losses(y, yhat, threshold: float = 0.5) -> np.ndarray:
+    """Per-example 0/1 errors (1 where misclassified), whose mean is :func:`classification_error`.
+
+    Args:
+        y: (m,) or (m, 1) labels, or (m, k) one-hot rows.
+        yhat: labels, probabilities or logits, read as in :func:`predicted_labels`.
+        threshold: probability cut for a single output column.
+
+    Returns:
+        (m,) float64 array of 0.0 and 1.0.
+    """
+    truth, pred = _true_labels(y), predicted_labels(yhat, threshold)
+    if len(truth) != len(pred):
+        raise LearnloopError(f"classification_error expects one prediction per example; got {len(truth)} labels "
+                             f"and {len(pred)} predictions.")
+    if len(truth) == 0:
+        raise LearnloopError("classification_error expects at least one example; got empty arrays.")
+    return (truth != pred).astype(np.float64)
+
+
 def classification_error(y, yhat, threshold: float = 0.5) -> float:
     """Fraction of examples misclassified (the notes' J for classification).
 
@@ -82,13 +115,7 @@ def classification_error(y, yhat, threshold: float = 0.5) -> float:
     Returns:
         The error as a Python float in [0, 1].
     """
-    truth, pred = _true_labels(y), predicted_labels(yhat, threshold)
-    if len(truth) != len(pred):
-        raise LearnloopError(f"classification_error expects one prediction per example; got {len(truth)} labels "
-                             f"and {len(pred)} predictions.")
-    if len(truth) == 0:
-        raise LearnloopError("classification_error expects at least one example; got empty arrays.")
-    return float(np.mean(truth != pred))
+    return float(np.mean(error_losses(y, yhat, threshold)))
 
 
 MAX_FLOAT_CLASSES = 20
@@ -134,30 +161,59 @@ def _sklearn_labels(model, x, threshold: float) -> np.ndarray | None:
     return None
 
 
-def cost(model, x, y, kind: str, threshold: float = 0.5) -> float:
-    """J of a fitted model on (x, y): :func:`mse_cost` or :func:`classification_error`."""
+def losses(model, x, y, kind: str, threshold: float = 0.5) -> np.ndarray:
+    """Per-example losses of a fitted model on (x, y): 0/1 errors for classification, squared error / 2 for
+    regression. Their mean is :func:`cost`; their spread gives the intervals of
+    :mod:`learnloop.diagnostics.intervals`.
+
+    Returns:
+        (m,) float64 losses.
+    """
     if kind == "regression":
-        return mse_cost(y, model.predict(x))
+        return squared_error_losses(y, model.predict(x))
     labels = _sklearn_labels(model, x, threshold) if hasattr(model, "get_params") else None
     if labels is not None:
-        return classification_error(y, labels, threshold)
+        return error_losses(y, labels, threshold)
     out = model.predict(x)
     if getattr(getattr(model, "loss", None), "from_logits", False) and _rows(out, "yhat", "cost").shape[1] == 1:
         out = 1.0 / (1.0 + np.exp(-np.asarray(out, dtype=np.float64)))     # the loss says these are logits
-    return classification_error(y, out, threshold)
+    return error_losses(y, out, threshold)
+
+
+def cost(model, x, y, kind: str, threshold: float = 0.5) -> float:
+    """J of a fitted model on (x, y): :func:`mse_cost` or :func:`classification_error`."""
+    return float(np.mean(losses(model, x, y, kind, threshold)))
 
 
 @dataclass(frozen=True)
 class JMeasures:
-    """J_train, J_cv and (only when asked for) J_test of one model; ``cv`` is ``None`` for a two-way split."""
+    """J_train, J_cv and (only when asked for) J_test of one model; ``cv`` is ``None`` for a two-way split.
+
+    The per-example losses behind each J are kept (``train_losses``...), so :meth:`intervals` can say how
+    precisely each is known.
+    """
 
     j_train: float
     j_cv: float | None
     j_test: float | None = None
     kind: str = "classification"
+    train_losses: np.ndarray | None = field(default=None, repr=False, compare=False)
+    cv_losses: np.ndarray | None = field(default=None, repr=False, compare=False)
+    test_losses: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def intervals(self, level: float = 0.95) -> dict:
+        """95% intervals of each J measured: Wilson for error rates, the bootstrap over examples otherwise."""
+        from learnloop.diagnostics.intervals import mean_interval
+
+        return {name: mean_interval(values, level) for name, values in
+                (("j_train", self.train_losses), ("j_cv", self.cv_losses), ("j_test", self.test_losses))
+                if values is not None}
 
     def as_dict(self) -> dict:
-        return {"j_train": self.j_train, "j_cv": self.j_cv, "j_test": self.j_test, "kind": self.kind}
+        out = {"j_train": self.j_train, "j_cv": self.j_cv, "j_test": self.j_test, "kind": self.kind}
+        if self.train_losses is not None:
+            out["intervals"] = {k: v.as_list() for k, v in self.intervals().items()}
+        return out
 
 
 def j_measures(model, splits, kind: str | None = "auto", test: bool = False, threshold: float = 0.5) -> JMeasures:
@@ -171,10 +227,12 @@ def j_measures(model, splits, kind: str | None = "auto", test: bool = False, thr
         threshold: probability cut for single-output classifiers.
 
     Returns:
-        :class:`JMeasures`.
+        :class:`JMeasures`, with the per-example losses behind each J.
     """
     kind = check_kind(kind, splits.train.y)
-    j_train = cost(model, splits.train.x, splits.train.y, kind, threshold)
-    j_cv = None if splits.cv is None else cost(model, splits.cv.x, splits.cv.y, kind, threshold)
-    j_test = cost(model, splits.test.x, splits.test.y, kind, threshold) if test else None
-    return JMeasures(j_train=j_train, j_cv=j_cv, j_test=j_test, kind=kind)
+    train = losses(model, splits.train.x, splits.train.y, kind, threshold)
+    cv = None if splits.cv is None else losses(model, splits.cv.x, splits.cv.y, kind, threshold)
+    test_losses = losses(model, splits.test.x, splits.test.y, kind, threshold) if test else None
+    return JMeasures(j_train=float(train.mean()), j_cv=None if cv is None else float(cv.mean()),
+                     j_test=None if test_losses is None else float(test_losses.mean()), kind=kind,
+                     train_losses=train, cv_losses=cv, test_losses=test_losses)

@@ -83,7 +83,7 @@ class _Walker:
         for start in range(0, len(pairs), self.width):
             chunk = pairs[start:start + self.width]
             calls = [(self.build, pair, self.splits, self.options, None, True) for pair in chunk]
-            for (size, lam), (j_train, j_cv, model) in zip(chunk, run_parallel(fit_and_measure, calls, n_jobs)):
+            for (size, lam), (j_train, j_cv, model, *_) in zip(chunk, run_parallel(fit_and_measure, calls, n_jobs)):
                 diagnosis = BiasVariance(self.baseline, j_train, j_cv, tolerance=self.tolerance)
                 self.steps.append(Step(size, float(lam), j_train, j_cv, diagnosis.verdict))
                 self.models.append(model)

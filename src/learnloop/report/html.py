@@ -1,7 +1,8 @@
 """The loop's report as one self-contained HTML page (images embedded), plus its JSON twin.
 
-The page leads with what a practitioner acts on (the verdict and the advice), then the numbers, the plots and
-the tables. Everything is escaped; nothing is fetched from the network when the page is opened.
+The page leads with what a practitioner acts on (the verdict, then the coded findings with their evidence and
+actions, or the advice when there are no findings), then how the numbers were measured, the plots and the tables.
+Everything is escaped; nothing is fetched from the network when the page is opened.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8p
 .numbers div span { display: block; color: #5b6472; font-size: 12px; text-transform: uppercase; }
 .numbers div b { font-size: 20px; }
 ol.advice li { margin-bottom: 6px; } ol.advice .why { color: #5b6472; }
+.numbers div i { display: block; font-style: normal; color: #5b6472; font-size: 12px; }
+.finding { border: 1px solid #e3e7ee; border-radius: 8px; padding: 10px 14px; margin: 10px 0; }
+.finding.problem { border-left: 5px solid #d64545; } .finding.warning { border-left: 5px solid #e39b17; }
+.finding.info { border-left: 5px solid #3563e9; }
+.finding .code { font: 12px ui-monospace, monospace; background: #f5f7fa; padding: 2px 6px; border-radius: 4px; }
+.finding .title { font-weight: 700; margin-left: 6px; } .finding p { margin: 6px 0; }
+.finding ol { margin: 4px 0; } .finding details { color: #5b6472; font-size: 13px; }
+.finding pre { white-space: pre-wrap; font-size: 12px; }
 figure { margin: 12px 0 20px; } figure img { max-width: 100%; border: 1px solid #e3e7ee; border-radius: 6px; }
 figcaption { color: #5b6472; font-size: 13px; }
 table { border-collapse: collapse; margin: 6px 0 4px; font-size: 14px; }
@@ -78,15 +87,48 @@ def _image(path: Path) -> str:
     return f"data:image/png;base64,{data}"
 
 
+def _interval(bounds) -> str:
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2 or None in bounds:
+        return ""
+    return f"<i>95% [{_esc(float(bounds[0]))}, {_esc(float(bounds[1]))}]</i>"
+
+
 def _verdict_block(data: dict) -> str:
     verdict = data.get("verdict", "")
     css = "good" if verdict == "good fit" else ("warn" if verdict else "")
-    numbers = [("baseline", data.get("baseline_error")), ("J_train", data.get("j_train")),
-               ("J_cv", data.get("j_cv")), ("J_test", data.get("j_test"))]
-    cells = "".join(f"<div><span>{_esc(k)}</span><b>{_esc(v)}</b></div>" for k, v in numbers if v is not None)
+    intervals = data.get("intervals") or {}
+    numbers = [("baseline", data.get("baseline_error"), "baseline"), ("J_train", data.get("j_train"), "j_train"),
+               ("J_cv", data.get("j_cv"), "j_cv"), ("J_test", data.get("j_test"), "j_test")]
+    cells = "".join(f"<div><span>{_esc(k)}</span><b>{_esc(v)}</b>{_interval(intervals.get(key))}</div>"
+                    for k, v, key in numbers if v is not None)
     measure = html.escape(data.get("measure", "error"))
+    source = data.get("baseline_source")
+    against = f"against the baseline ({_esc(source)})" if source else "against the baseline"
     return (f'<section class="verdict {css}" id="verdict"><div class="label">{_esc(verdict or "no verdict")}</div>'
-            f'<div>{measure} on each split, against the baseline</div><div class="numbers">{cells}</div></section>')
+            f'<div>{measure} on each split, {against}</div><div class="numbers">{cells}</div></section>')
+
+
+def _findings_block(data: dict) -> str:
+    items = []
+    for f in data.get("findings") or []:
+        actions = "".join(f"<li><b>{_esc(a.get('action', ''))}</b></li>" for a in f.get("actions", []))
+        evidence = html.escape(json.dumps(_plain(f.get("evidence", {})), indent=1, allow_nan=False))
+        items.append(f"<div class='finding {_esc(f.get('severity', 'info'))}' id='{_esc(f.get('code', ''))}'>"
+                     f"<span class='code'>{_esc(f.get('code', ''))}</span><span class='title'>"
+                     f"{_esc(f.get('title', ''))}</span><p>{_esc(f.get('summary', ''))}</p>"
+                     + (f"<ol>{actions}</ol>" if actions else "")
+                     + f"<details><summary>evidence</summary><pre>{evidence}</pre></details></div>")
+    return "<h2>Findings</h2>" + "".join(items) if items else ""
+
+
+def _methods_block(data: dict) -> str:
+    methods = data.get("interval_methods")
+    if not methods:
+        return ""
+    rows = "".join(f"<li><code>{_esc(k)}</code>: {_esc(v)}</li>" for k, v in methods.items())
+    note = data.get("methods_note", "")
+    return (f"<h2>How the intervals were computed</h2><p class='note'>{_esc(note)}</p><ul class='note'>{rows}"
+            f"</ul>")
 
 
 def _advice_block(data: dict) -> str:
@@ -130,7 +172,7 @@ def render(report: Report) -> str:
     notes = "".join(f"<li>{_esc(n)}</li>" for n in data.get("notes", []))
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_esc(report.title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_esc(report.title)}</h1><div class='meta'>{meta}</div>"
-            f"{_verdict_block(data)}{_advice_block(data)}{chosen}"
+            f"{_verdict_block(data)}{_findings_block(data) or _advice_block(data)}{chosen}{_methods_block(data)}"
             f"{'<h2>Plots</h2>' + figures if figures else ''}"
             f"{''.join(_table_block(t) for t in report.tables)}"
             f"{'<h2>Notes</h2><ul>' + notes + '</ul>' if notes else ''}</body></html>")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from learnloop.diagnostics.findings import with_fairness
 from learnloop.report.html import Figure, Report, Table, write_report
 
 
@@ -49,23 +50,29 @@ class LoopReport:
         arch, lam, lc = curves["architecture"], curves["lambda"], curves["learning"]
         for curve, name, title, caption in (
                 (arch, "architecture.png", "Network size",
-                 "J_train and J_cv for each architecture of the ladder; the one with the lowest J_cv is kept."),
+                 "J_train and J_cv for each architecture of the ladder, J_cv's 95% interval shaded; the smallest "
+                 "network within one standard error of the lowest J_cv is kept."),
                 (lam, "lambda.png", "Regularization",
-                 "J_cv against lambda (the course's lambda/2m penalty): too little overfits, too much underfits."),
+                 "J_cv against lambda (the course's lambda/2m penalty): too little overfits, too much underfits; the "
+                 "largest lambda within one standard error of the lowest J_cv is kept."),
                 (lc, "learning_curve.png", "Learning curve",
-                 "J_train and J_cv as the training set grows: a gap that stays open means more data helps.")):
+                 "J_train and J_cv as the training set grows, with 95% intervals; the dashed line is the inverse "
+                 "power law fitted to J_cv, extended to twice the data: a curve still falling means more data helps.")):
             curve.plot(self.out / name)
             self.figures.append(Figure(title, self.out / name, caption))
         self.tables += [
-            Table("Architecture ladder", ["hidden units", "J_train", "J_cv"],
-                  [[_fmt(v), a, b] for v, a, b in zip(arch.values, arch.j_train, arch.j_cv)],
-                  f"chosen: {_fmt(arch.best_value)}"),
-            Table("Lambda sweep", ["lambda", "J_train", "J_cv"],
-                  [[_fmt(float(v)), a, b] for v, a, b in zip(lam.values, lam.j_train, lam.j_cv)],
-                  f"chosen: lambda = {_fmt(float(lam.best_value))}"),
-            Table("Learning curve", ["m (training examples)", "J_train", "J_cv"],
-                  [[int(m), a, b] for m, a, b in zip(lc.sizes, lc.j_train, lc.j_cv)],
-                  "J_cv still falling at the largest m: more data should help" if lc.cv_still_falling else ""),
+            Table("Architecture ladder", ["hidden units", "J_train", "J_cv", "J_cv 95% interval"],
+                  [[_fmt(v), a, b, _bounds(ci)] for v, a, b, ci in
+                   zip(arch.values, arch.j_train, arch.j_cv, arch.j_cv_intervals or [None] * len(arch.values))],
+                  _chosen_note(arch, _fmt(arch.chosen_value), "the smallest network")),
+            Table("Lambda sweep", ["lambda", "J_train", "J_cv", "J_cv 95% interval"],
+                  [[_fmt(float(v)), a, b, _bounds(ci)] for v, a, b, ci in
+                   zip(lam.values, lam.j_train, lam.j_cv, lam.j_cv_intervals or [None] * len(lam.values))],
+                  _chosen_note(lam, f"lambda = {_fmt(float(lam.chosen_value))}", "the largest lambda")),
+            Table("Learning curve", ["m (training examples)", "J_train", "J_cv", "J_cv 95% interval"],
+                  [[int(m), a, b, _bounds(ci)] for m, a, b, ci in
+                   zip(lc.sizes, lc.j_train, lc.j_cv, lc.j_cv_intervals or [None] * len(lc.sizes))],
+                  _data_note(lc)),
         ]
 
     def add_columns(self) -> None:
@@ -133,6 +140,9 @@ class LoopReport:
             "selected": {"architecture": chosen["architecture"], "lambda": chosen["lambda"]},
             "j_train": chosen["j_train"], "j_cv": chosen["j_cv"], "j_test": chosen["j_test"],
             "verdict": d["verdict"], "diagnosis": d,
+            "findings": with_fairness(r.get("findings", []), self.extra.get("fairness")),
+            "intervals": {k: r["intervals"][k] for k in INTERVAL_KEYS if k in r.get("intervals", {})},
+            "interval_methods": r.get("interval_methods", {}), "methods_note": METHODS_NOTE,
             "advice": [f"{a['action']}: {a['reason']}" for a in r["advice"]],
             "learning_curve": r["learning_curve"], "validation_curve": r["lambda_curve"],
             "architecture_curve": r["architecture_curve"], "classes": r["classes"],
@@ -148,14 +158,53 @@ class LoopReport:
     def summary_lines(self) -> list[str]:
         d = self._written
         arch = _fmt(d["selected"]["architecture"])
+        ints = d.get("intervals", {})
+
+        def number(name: str, value: float, key: str) -> str:
+            low, high = ints.get(key, (value, value))
+            return f"{name} {value:.4f}" + (f" [{low:.4f}, {high:.4f}]" if low != high else "")
+
+        source = f" from {d['baseline_source']}" if ints else ""
         return [
-            f"verdict: {d['verdict']} (baseline {d['baseline_error']:.4f}, J_train {d['j_train']:.4f}, "
-            f"J_cv {d['j_cv']:.4f})",
-            f"chosen: hidden units {arch}, lambda {_fmt(float(d['selected']['lambda']))}",
-            f"J_test of the chosen model: {d['j_test']:.4f} ({d['measure']})",
+            f"verdict: {d['verdict']} ({number('baseline', d['baseline_error'], 'baseline')}{source}; "
+            f"{number('J_train', d['j_train'], 'j_train')}, {number('J_cv', d['j_cv'], 'j_cv')})",
+            f"chosen: hidden units {arch}, lambda {_fmt(float(d['selected']['lambda']))}"
+            + (" (each the simplest within one standard error of the lowest J_cv)" if ints else ""),
+            f"J_test of the chosen model: {number('', d['j_test'], 'j_test').strip()} ({d['measure']})",
+            *(f"finding {f['code']}: {f['title']}" for f in d.get("findings", [])),
             "try next: " + (d["advice"][0] if d["advice"] else "nothing stands out"),
             f"model: {d['model_path']}  ({d['seconds']:.1f} s)",
         ]
+
+
+INTERVAL_KEYS = ("j_train", "j_cv", "j_test", "baseline", "bias_gap", "variance_gap")
+METHODS_NOTE = ("95% intervals from the predictions the loop already made (nothing is refitted): Wilson for error "
+                "rates, a percentile bootstrap over examples for other costs; the bias gap J_train - baseline is "
+                "paired over the training examples when the baseline is a simple model's held-out predictions "
+                "(Bonett-Price, or a paired bootstrap), the variance gap J_cv - J_train compares different examples "
+                "(Newcombe, or independent bootstraps). A gap is large when its whole interval lies above its "
+                "threshold. Network size and lambda are the simplest within one standard error of the lowest J_cv.")
+
+
+def _bounds(interval) -> str:
+    return "" if interval is None else f"[{interval.low:.4g}, {interval.high:.4g}]"
+
+
+def _chosen_note(curve, chosen: str, simplest: str) -> str:
+    if curve.effect is None:
+        return f"chosen: {chosen}"
+    effect = ("no measurable effect" if not curve.effect.measurable else "a measurable effect")
+    return (f"chosen: {chosen}, {simplest} whose J_cv is within one standard error "
+            f"({curve.effect.standard_error:.3g}) of the lowest (the one-standard-error rule); {effect}")
+
+
+def _data_note(lc) -> str:
+    if lc.more_data is None:
+        return "J_cv still falling at the largest m: more data should help" if lc.cv_still_falling else ""
+    m = int(lc.sizes[-1])
+    at2, at10 = lc.law.at(2 * m), lc.law.at(10 * m)
+    return (f"inverse power law fit: J_cv {at2.estimate:.4g} [{at2.low:.4g}, {at2.high:.4g}] expected at 2x the data, "
+            f"{at10.estimate:.4g} [{at10.low:.4g}, {at10.high:.4g}] at 10x; more data: {lc.more_data}")
 
 
 def _square(x) -> bool:

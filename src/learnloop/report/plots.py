@@ -49,11 +49,38 @@ def _baseline(ax, baseline) -> None:
         ax.axhline(baseline, color="gray", linestyle="--", label=f"baseline {baseline:.3g}")
 
 
+def _band(ax, x, intervals, color: str) -> None:
+    """A shaded 95% interval around a curve, when the curve has intervals."""
+    if intervals:
+        ax.fill_between(x, [ci.low for ci in intervals], [ci.high for ci in intervals], color=color, alpha=0.15,
+                        linewidth=0)
+
+
+def _law(ax, curve) -> None:
+    """The inverse power law fitted to J_cv(m), extended to twice the data, with its interval."""
+    law = getattr(curve, "law", None)
+    if law is None:
+        return
+    m = np.geomspace(float(curve.sizes[0]), 2.0 * float(curve.sizes[-1]), 40)
+    ax.plot(m, [law.predict(v) for v in m], color=CV_STYLE["color"], linestyle="--", linewidth=1,
+            label=f"J_cv = {law.a:.3g} + {law.b:.3g} m^-{law.c:.2g}")
+    bands = [law.at(v) for v in m[m > curve.sizes[-1]]]
+    if bands:
+        ax.fill_between(m[m > curve.sizes[-1]], [b.low for b in bands], [b.high for b in bands],
+                        color=CV_STYLE["color"], alpha=0.08, linewidth=0)
+    at10 = law.at(10 * float(curve.sizes[-1]))
+    ax.plot([], [], " ", label=f"10x the data: J_cv {at10.estimate:.3g} [{at10.low:.3g}, {at10.high:.3g}]")
+
+
 def plot_learning_curve(curve, path=None, ax=None, baseline: float | None = None):
-    """J_train and J_cv against the training-set size m (baseline as a dashed line when known)."""
+    """J_train and J_cv against the training-set size m (baseline as a dashed line when known); with per-example
+    losses, their 95% intervals as bands and the fitted power law extrapolated to twice the data."""
     ax, fig = _axes(ax)
     ax.plot(curve.sizes, curve.j_train, **TRAIN_STYLE)
     ax.plot(curve.sizes, curve.j_cv, **CV_STYLE)
+    _band(ax, curve.sizes, getattr(curve, "j_train_intervals", None), TRAIN_STYLE["color"])
+    _band(ax, curve.sizes, getattr(curve, "j_cv_intervals", None), CV_STYLE["color"])
+    _law(ax, curve)
     _baseline(ax, baseline if baseline is not None else curve.baseline)
     ax.set_xlabel("m (training set size)")
     ax.set_ylabel(f"error ({_error_label(curve.kind)})")
@@ -65,7 +92,9 @@ def plot_validation_curve(curve, path=None, ax=None, baseline: float | None = No
     """J_train and J_cv against the swept setting; the chosen value is circled.
 
     Lambda-like values spanning two decades or more get a log axis (symmetric-log when 0 is among them).
-    Non-numeric values (architectures) are placed at 0..k-1 and labelled.
+    Non-numeric values (architectures) are placed at 0..k-1 and labelled. With per-example losses, J_cv's 95%
+    intervals are shaded and the one-standard-error line (lowest J_cv + one standard error) is drawn: the chosen
+    value is the simplest under it.
     """
     ax, fig = _axes(ax)
     values = curve.values
@@ -73,9 +102,16 @@ def plot_validation_curve(curve, path=None, ax=None, baseline: float | None = No
     x = values.astype(float) if numeric else np.arange(len(values), dtype=float)
     ax.plot(x, curve.j_train, **TRAIN_STYLE)
     ax.plot(x, curve.j_cv, **CV_STYLE)
-    best = curve.best_index
-    ax.scatter([x[best]], [curve.j_cv[best]], s=200, facecolors="none", edgecolors="red", linewidths=2,
-               zorder=3, label=f"chosen {curve.name} = {_fmt(values[best])}")
+    _band(ax, x, getattr(curve, "j_cv_intervals", None), CV_STYLE["color"])
+    effect = getattr(curve, "effect", None)
+    chosen = getattr(curve, "chosen_index", curve.best_index)
+    rule = ""
+    if effect is not None:
+        ax.axhline(curve.best_j_cv + effect.standard_error, color=CV_STYLE["color"], linestyle=":", linewidth=1,
+                   label="lowest J_cv + 1 standard error" + ("" if effect.measurable else " (no measurable effect)"))
+        rule = " (one-SE rule)"
+    ax.scatter([x[chosen]], [curve.j_cv[chosen]], s=200, facecolors="none", edgecolors="red", linewidths=2,
+               zorder=3, label=f"chosen {curve.name} = {_fmt(values[chosen])}{rule}")
     _baseline(ax, baseline)
     if numeric and curve.log_scale:
         positive = x[x > 0]
