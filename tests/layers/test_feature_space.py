@@ -163,3 +163,17 @@ def test_missing_integers_with_impute_are_out_of_vocabulary_not_a_category():
     out = space({"code": [None, 2]})
     assert out[0, 0] == 1                      # the OOV slot
     assert out[1, names.index("code=2")] == 1
+
+
+def test_a_model_starting_with_a_lookup_layer_trains_saves_and_loads(tmp_path):
+    from learnloop.layers import StringLookup
+
+    words = np.array(["cat", "dog", "fish", "dog", "cat", "bird"] * 20, dtype=object)
+    y = np.isin(words, ["cat", "dog"]).astype(int)
+    model = Sequential([StringLookup(vocabulary=["cat", "dog", "fish"], output_mode="one_hot"), Dense(1)])
+    model.compile(optimizer="adam", loss=learnloop.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(words, y, epochs=30, verbose=0)
+    before = model.predict(np.array(["dog", "bird"], dtype=object))
+    model.save(tmp_path / "m.zip")
+    loaded = learnloop.load_model(tmp_path / "m.zip")
+    assert_allclose(loaded.predict(np.array(["dog", "bird"], dtype=object)), before, rtol=1e-6)

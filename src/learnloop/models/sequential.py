@@ -165,13 +165,17 @@ class Sequential(Trainer):
             if not self._layers:
                 raise LearnloopError("The model has no layers; add some before using it.")
             if self._n_prefix:                         # raw stages ran already: build the network from their output
-                tensor = SymbolicTensor((None,) + x.shape[1:], self.dtype)
-                for layer in self._layers[self._n_prefix:]:
-                    tensor = layer.symbolic_call(tensor)
-                self.built = True
-                self._invalidate()
+                self._build_network((None,) + x.shape[1:])
                 return
             self.build((None,) + x.shape[1:])
+
+    def _build_network(self, shape: tuple) -> None:
+        """Build the layers after the preprocessing ones for inputs of ``shape`` (what the preprocessing gives)."""
+        tensor = SymbolicTensor(tuple(shape), self.dtype)
+        for layer in self._layers[self._n_prefix:]:
+            tensor = layer.symbolic_call(tensor)
+        self.built = True
+        self._invalidate()
 
     def _preprocess(self, x, where: str) -> Array:
         """Run the preprocessing layers on raw input: a dict of columns, a DataFrame, strings..."""
@@ -356,13 +360,23 @@ class Sequential(Trainer):
 
         layers = [layer_to_config(layer) for layer in ([self._input_layer] if self._input_layer else [])
                   + self._layers]
-        return {"name": self.name, "layers": layers}
+        config = {"name": self.name, "layers": layers}
+        if self.built and self._n_prefix and self.feature_space is None and self._input_layer is None:
+            # built from data through raw-input layers: the network's input shape, to build it again on load
+            config["network_input_shape"] = list(self._layers[self._n_prefix].input.shape)
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> Sequential:
         from learnloop.saving import layer_from_config
 
-        return cls([layer_from_config(c) for c in config["layers"]], name=config.get("name"))
+        model = cls([layer_from_config(c) for c in config["layers"]], name=config.get("name"))
+        shape = config.get("network_input_shape")
+        if shape is not None and not model.built and model._n_prefix < len(model._layers):
+            if not isinstance(shape, list) or not all(d is None or (isinstance(d, int) and d > 0) for d in shape):
+                raise LearnloopError(f"network_input_shape must be a list of positive ints or null; got {shape!r}.")
+            model._build_network(tuple(shape))
+        return model
 
     def save(self, filepath, overwrite: bool = True) -> None:
         """Write the model (architecture, weights, compile settings) to one zip file, atomically."""
