@@ -1,4 +1,5 @@
-"""Serving fixtures: a small digits classifier saved with reference statistics, and a test client for its app."""
+"""Serving fixtures: a small digits classifier and a small table model (FeatureSpace first, labels "no"/"yes"), each
+saved with reference statistics, and test clients for their apps."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ pytest.importorskip("fastapi")
 pytest.importorskip("orjson")
 pytest.importorskip("prometheus_client")
 
-from serving_helpers import TestClient, train_digits_model  # noqa: E402
+from serving_helpers import TestClient, train_digits_model, train_table_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def digits_model_file(tmp_path_factory) -> Path:
     return train_digits_model(tmp_path_factory.mktemp("models") / "digits.llm")
+
+
+@pytest.fixture(scope="session")
+def table_model_file(tmp_path_factory) -> Path:
+    return train_table_model(tmp_path_factory.mktemp("models") / "table.llm")
 
 
 @pytest.fixture
@@ -50,3 +56,23 @@ def make_client(model_file, tmp_path):
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def make_table_client(table_model_file, tmp_path):
+    """make_table_client(**create_app kwargs) -> a started TestClient serving the table model as 'table'."""
+    from learnloop.serving.app import create_app
+
+    clients = []
+
+    def make(models: dict | None = None, **kwargs) -> TestClient:
+        kwargs.setdefault("log_db", tmp_path / "predictions.sqlite")
+        kwargs.setdefault("watch_interval", 0)
+        client = TestClient(create_app(models or {"table": table_model_file}, **kwargs))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -2,7 +2,8 @@
 
 Two generators: schemathesis drives every operation of the app's own OpenAPI document (positive and negative
 cases), and hypothesis strategies aim at the predict body's hard cases (near-valid shapes, mixed JSON types, numbers
-at the edge of float32, NaN/Infinity tokens, raw bytes).
+at the edge of float32, NaN/Infinity tokens, raw bytes; for the table model, rows and columns with fields of every
+JSON type, left out, misspelled or unseen).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serving_helpers import TestClient
+from serving_helpers import TABLE_FIELDS, TestClient
 
 from learnloop.serving.app import create_app
 
@@ -43,10 +44,25 @@ predict_bodies = st.one_of(
 )
 
 
+field_values = st.one_of(numbers, st.none(), st.booleans(), st.text(max_size=6),
+                         st.sampled_from(["red", "M", "L", "[MISSING]", "[UNK]", "", "3"]), json_values)
+field_names = st.sampled_from(TABLE_FIELDS + ["id", "label", "group", "agee", ""]) | st.text(max_size=5)
+row = st.dictionaries(field_names, field_values, max_size=8)
+full_row = st.fixed_dictionaries({"age": st.none() | numbers, "hours": numbers, "color": field_values,
+                                  "size": st.sampled_from(["S", "M", "L", "XL"]) | field_values,
+                                  "code": st.sampled_from([3, 7, 11, 12]) | numbers})
+table_bodies = st.one_of(
+    st.builds(lambda rows: json.dumps({"instances": rows}).encode(), st.lists(full_row | row, max_size=4)),
+    st.builds(lambda cols: json.dumps({"inputs": cols}).encode(),
+              st.dictionaries(field_names, st.lists(field_values, max_size=3) | field_values, max_size=7)),
+    predict_bodies,
+)
+
+
 @pytest.fixture(scope="module")
-def fuzz_client(digits_model_file, tmp_path_factory):
-    app = create_app({"digits": digits_model_file}, log_db=tmp_path_factory.mktemp("fuzz") / "log.sqlite",
-                     watch_interval=0, max_body_bytes=64_000)
+def fuzz_client(digits_model_file, table_model_file, tmp_path_factory):
+    app = create_app({"digits": digits_model_file, "table": table_model_file},
+                     log_db=tmp_path_factory.mktemp("fuzz") / "log.sqlite", watch_interval=0, max_body_bytes=64_000)
     with TestClient(app) as client:
         yield client
 
@@ -67,12 +83,29 @@ def test_predict_bodies_never_get_a_5xx(fuzz_client):
     check()
 
 
+def test_table_bodies_never_get_a_5xx(fuzz_client):
+    @FUZZ
+    @given(body=table_bodies)
+    def check(body):
+        r = fuzz_client.post("/v1/models/table:predict", content=body, headers={"content-type": "application/json"})
+        assert r.status_code < 500, (body[:300], r.text)
+        payload = r.json()
+        if r.status_code == 200:
+            assert {p["label"] for p in payload["predictions"]} <= {"no", "yes"}
+        else:
+            assert 400 <= r.status_code < 500 and payload["detail"] and payload.get("field") is not None
+
+    check()
+
+
 def test_every_route_with_any_name_and_body_never_gets_a_5xx(fuzz_client):
     spec = fuzz_client.get("/openapi.json").json()
     operations = sorted((method.upper(), path) for path, item in spec["paths"].items() for method in item)
 
+    names = st.sampled_from(["digits", "table", "DIGITS", ""]) | st.text(max_size=8)
+
     @FUZZ
-    @given(op=st.sampled_from(operations), name=st.sampled_from(["digits", "DIGITS", ""]) | st.text(max_size=8),
+    @given(op=st.sampled_from(operations), name=names,
            body=st.builds(lambda v: json.dumps(v).encode(), json_values) | st.binary(max_size=50))
     def check(op, name, body):
         method, path = op
@@ -83,9 +116,10 @@ def test_every_route_with_any_name_and_body_never_gets_a_5xx(fuzz_client):
     check()
 
 
-def test_schemathesis_finds_no_server_error(digits_model_file, tmp_path):
+def test_schemathesis_finds_no_server_error(digits_model_file, table_model_file, tmp_path):
     schemathesis = pytest.importorskip("schemathesis")
-    app = create_app({"digits": digits_model_file}, log_db=tmp_path / "log.sqlite", watch_interval=0)
+    app = create_app({"digits": digits_model_file, "table": table_model_file}, log_db=tmp_path / "log.sqlite",
+                     watch_interval=0)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     schema.config.generation.update(max_examples=15, deterministic=True, database="none")
     failures = []

@@ -80,8 +80,8 @@ def test_blocking_write_and_feedback_rows(tmp_path):
     assert logquery.feedback_accuracy(conn) == {"labelled": 2, "correct": 1, "accuracy": 0.5}
     assert logquery.predicted_outputs(conn, "r00002")[0] == "m"
     assert logquery.predicted_outputs(conn, "nope") is None
-    x, y = logquery.recent_inputs(conn, "m", limit=1)
-    assert x.tolist() == [[2.0, 2.0]] and y.tolist() == [4.0]
+    x, y = logquery.recent_instances(conn, "m", limit=1)
+    assert x == [[2.0, 2.0]] and y == [4]
     conn.close()
 
 

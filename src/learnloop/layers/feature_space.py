@@ -140,6 +140,7 @@ class FeatureSpace(Layer):
         self._names = sorted(self.features)
         self._cross_names = sorted(self.crossers)
         self._is_adapted = False
+        self._row_plan = None           # the one-row fast path (learnloop.layers._one_row), built on first use
         if adapted:
             self._finish_adapt()
 
@@ -188,6 +189,7 @@ class FeatureSpace(Layer):
             if feature.dtype == "float32" and isinstance(layer, Layer) and not layer.built:
                 layer.ensure_built((None, 1))
         self._is_adapted = True
+        self._row_plan = None
         self.built = True
         self.output = SymbolicTensor(self.compute_output_shape(None), self.dtype, layer=self)
 
@@ -222,6 +224,10 @@ class FeatureSpace(Layer):
     def encode(self, data, where: str = "FeatureSpace") -> Array | dict[str, Array]:
         """The encoded features of ``data``: (n, d) float array (concat) or dict name -> (n, k) (dict mode)."""
         self._check_adapted(where)
+        if type(data) is dict and self.output_mode == "concat":      # one request's row: the planned fast path
+            encoded = self._encode_one_row(data)
+            if encoded is not None:
+                return encoded
         columns = self._columns(data, where)
         n = len(next(iter(columns.values())))
         blocks: dict[str, Array] = {}
@@ -260,6 +266,15 @@ class FeatureSpace(Layer):
                                      f"(it has output_mode='int'). Consider using `output_mode='dict'`.")
         order = self._names + self._cross_names
         return np.concatenate([blocks[k] for k in order], axis=1) if len(order) > 1 else blocks[order[0]]
+
+    def _encode_one_row(self, row: dict) -> Array | None:
+        """:meth:`encode` of a dict of plain scalars (one row), bit-identical; None when the general path must run."""
+        plan = self._row_plan
+        if plan is None or (plan and plan.stale()):
+            from learnloop.layers._one_row import plan_one_row
+
+            plan = self._row_plan = plan_one_row(self) or False
+        return plan.encode(row) if plan else None
 
     def __call__(self, data, training: bool = False):
         if isinstance(data, SymbolicTensor):
@@ -327,6 +342,7 @@ class FeatureSpace(Layer):
                 raise LearnloopError(f"FeatureSpace '{self.name}' weight {attr!r} needs finite numbers of shape "
                                      f"{np.shape(current)}; got {value.dtype} of shape {value.shape}.")
             current[...] = value
+        self._row_plan = None
 
     def count_params(self) -> int:
         return int(sum(np.size(getattr(owner, attr)) for owner, attr in self._slots()))

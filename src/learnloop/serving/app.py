@@ -3,9 +3,11 @@
 Endpoints (``{name}`` is the served model's name; the OpenAPI document is at ``/openapi.json`` and ``/docs``)::
 
     POST /v1/models/{name}:predict    {"instances": [[...], ...]} -> {"predictions", "model_version", "request_id"}
+                                      (a table model: {"instances": [{field: value, ...}, ...]} or
+                                      {"inputs": {field: [...], ...}}, the raw fields it was trained on)
     POST /v1/models/{name}:feedback   {"request_id", "label", "instance"} -> live accuracy
     POST /v1/models/{name}:reload     load the model file again if it changed
-    GET  /v1/models/{name}            input shape, classes, version, training date
+    GET  /v1/models/{name}            input shape or raw fields, classes, version, training date
     GET  /v1/models/{name}/monitor    drift of the recent window against the training reference, live accuracy
     GET  /v1/models                   the served models
     GET  /healthz  /readyz  /metrics  liveness, readiness, Prometheus metrics
@@ -23,7 +25,6 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-import numpy as np
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -35,6 +36,7 @@ from learnloop.serving.errors import APIError
 from learnloop.serving.metrics import ServingMetrics
 from learnloop.serving.middleware import LimitsMiddleware
 from learnloop.serving.monitoring import ModelMonitor
+from learnloop.serving.openapi import document_models
 from learnloop.serving.parsing import expected_text, load_json_object
 from learnloop.serving.predict import PredictHandler
 from learnloop.serving.predlog import PredictionLog
@@ -53,11 +55,6 @@ def _errors(*codes: int) -> dict:
     return {code: {"model": schemas.ErrorResponse} for code in codes}
 
 
-def _body_doc(model: type, example: dict) -> dict:
-    return {"requestBody": {"required": True, "content": {JSON: {"schema": model.model_json_schema(),
-                                                                 "example": example}}}}
-
-
 class ServingApp(FastAPI):
     """A FastAPI app whose HTTP requests meet :class:`LimitsMiddleware` first, outside FastAPI's own middleware.
 
@@ -66,6 +63,20 @@ class ServingApp(FastAPI):
     """
 
     limits: LimitsMiddleware
+    _documented: tuple | None = None
+
+    def openapi(self) -> dict:
+        """FastAPI's document, with the request bodies of the models being served (redone after a new version)."""
+        registry = self.state.registry
+        models = [registry.get(n) for n in registry.names()]
+        key = tuple((m.name, m.version) for m in models)
+        if key != self._documented:
+            self.openapi_schema = None
+        spec = super().openapi()
+        if key != self._documented:
+            document_models(spec, models)
+            self._documented = key
+        return spec
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -149,14 +160,15 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
     async def learnloop_error(request: Request, exc: LearnloopError) -> Response:
         return _json({"detail": str(exc)}, 422)
 
-    first = registry.get(registry.names()[0])
-    example = {"instances": [np.zeros(first.input_shape).tolist()]}
-
+    # The request bodies of :predict and :feedback are documented from the served models (ServingApp.openapi).
     @app.post("/v1/models/{name}:predict", response_model=schemas.PredictResponse, tags=["predict"],
-              responses=_errors(400, 404, 413, 422, 503), openapi_extra=_body_doc(schemas.PredictRequest, example),
-              summary="Predict for a batch of instances")
+              responses=_errors(400, 404, 413, 422, 503), summary="Predict for a batch of instances")
     async def predict(name: str, request: Request) -> Response:
         """Predictions for ``instances``; answered once the request is committed to the prediction log.
+
+        An array model takes ``{"instances": [[...], ...]}``; a model trained on a table takes its raw fields, as
+        rows ``{"instances": [{"age": 39, ...}]}`` or columns ``{"inputs": {"age": [39], ...}}``, and answers with
+        the original class labels. A 422 names the field at fault (e.g. ``instances[2].age``).
 
         (Requests normally reach the same code through the ASGI fast path, see ServingApp.)
         """
@@ -164,9 +176,7 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         return Response(payload, media_type=JSON, headers={"x-request-id": rid})
 
     @app.post("/v1/models/{name}:feedback", response_model=schemas.FeedbackResponse, tags=["monitor"],
-              responses=_errors(400, 404, 413, 422, 503),
-              openapi_extra=_body_doc(schemas.FeedbackRequest, {"request_id": "0f3c...", "label": 3, "instance": 0}),
-              summary="Send the true label of an earlier prediction")
+              responses=_errors(400, 404, 413, 422, 503), summary="Send the true label of an earlier prediction")
     async def feedback(name: str, request: Request) -> Response:
         served = registry.get(name)
         doc = load_json_object(await request.body(), '{"request_id": str, "label": ..., "instance": int}')
@@ -185,10 +195,11 @@ def create_app(models: dict[str, str | Path], *, log_db: str | Path = "predictio
         return {"models": [registry.get(n).describe() for n in registry.names()]}
 
     @app.get("/v1/models/{name}", response_model=schemas.ModelInfo, tags=["models"], responses=_errors(404),
-             summary="Input shape, classes, version and training date of a model")
+             summary="Input shape or raw fields, classes, version and training date of a model")
     async def model_info(name: str) -> Response:
         served = registry.get(name)
-        return _json({**served.describe(), "expected_instances": expected_text(served.input_shape)})
+        expected = expected_text(served.input_shape) if served.schema is None else served.schema.expected
+        return _json({**served.describe(), "expected_instances": expected})
 
     @app.get("/v1/models/{name}/monitor", response_model=schemas.MonitorResponse, tags=["monitor"],
              responses=_errors(404), summary="Drift of recent requests against training, and live accuracy")

@@ -88,9 +88,28 @@ def feedback_accuracy(conn: sqlite3.Connection, model: str | None = None, last: 
            "JOIN predictions p ON p.request_id = f.request_id" + (" WHERE p.model = ?" if model else "") +
            " ORDER BY f.ts DESC" + (f" LIMIT {int(last)}" if last else ""))
     pairs = conn.execute(sql, (model,) if model else ()).fetchall()
-    correct = sum(1 for predicted, true in pairs if predicted is not None and json.dumps(predicted) == true)
+    correct = sum(1 for predicted, true in pairs if predicted is not None and _same_label(predicted, true))
     return {"labelled": len(pairs), "correct": correct,
             "accuracy": round(correct / len(pairs), 6) if pairs else None}
+
+
+def _same_label(predicted, feedback_text: str) -> bool:
+    """A logged predicted label (decoded by SQLite) against a feedback label (JSON text, as the server wrote it;
+    compared as values, so non-ASCII text matches however it was escaped)."""
+    try:
+        return predicted == json.loads(feedback_text)
+    except ValueError:
+        return False
+
+
+def _first_output(output: dict):
+    """The predicted label of one logged prediction, or the first of its output values."""
+    if "label" in output:
+        return output["label"]
+    value = output.get("value")
+    while isinstance(value, list) and value:
+        value = value[0]
+    return value
 
 
 def predicted_outputs(conn: sqlite3.Connection, request_id: str) -> tuple[str, list] | None:
@@ -99,29 +118,27 @@ def predicted_outputs(conn: sqlite3.Connection, request_id: str) -> tuple[str, l
     return None if row is None else (row[0], json.loads(row[1]))
 
 
-def recent_inputs(conn: sqlite3.Connection, model: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The last ``limit`` logged instances of ``model``, oldest first, flattened: (w, d) inputs and (w,) outputs
-    (the predicted label, or the first output value of a regressor). Rows whose shape differs are skipped."""
-    xs, ys, need = [], [], limit
-    for inputs, outputs in conn.execute(
+def recent_instances(conn: sqlite3.Connection, model: str, limit: int) -> tuple[list, list]:
+    """The last ``limit`` logged instances of ``model``, oldest first, as logged: (inputs, outputs), one item per
+    instance: its input (a list of numbers, nested lists, or a row object) and its output (the predicted label, of
+    any JSON type, or the first output value of a regressor)."""
+    inputs: list = []
+    outputs: list = []
+    need = limit
+    for logged_inputs, logged_outputs in conn.execute(
             "SELECT inputs, outputs FROM predictions WHERE model = ? ORDER BY id DESC", (model,)):
-        x = np.asarray(json.loads(inputs), dtype=np.float64)
-        out = json.loads(outputs)
-        y = np.asarray([o["label"] if "label" in o else np.ravel(o["value"])[0] for o in out], dtype=np.float64)
-        xs.append(x.reshape(x.shape[0], -1))
-        ys.append(y)
-        need -= x.shape[0]
+        xs, out = json.loads(logged_inputs), json.loads(logged_outputs)
+        if not isinstance(xs, list) or not isinstance(out, list) or len(xs) != len(out):
+            continue
+        ys = [_first_output(o) for o in out]
+        inputs.append(xs)
+        outputs.append(ys)
+        need -= len(xs)
         if need <= 0:
             break
-    if not xs:
-        return np.zeros((0, 0)), np.zeros(0)
-    widths = {a.shape[1] for a in xs}
-    width = xs[0].shape[1]
-    if len(widths) > 1:
-        keep = [i for i, a in enumerate(xs) if a.shape[1] == width]
-        xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
-    x, y = np.concatenate(xs[::-1]), np.concatenate(ys[::-1])
-    return x[-limit:], y[-limit:]
+    flat_inputs = [x for xs in inputs[::-1] for x in xs]
+    flat_outputs = [y for ys in outputs[::-1] for y in ys]
+    return flat_inputs[-limit:], flat_outputs[-limit:]
 
 
 def text_summary(s: dict) -> str:

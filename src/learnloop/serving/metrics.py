@@ -41,6 +41,8 @@ class ServingMetrics:
         self.drifted = Gauge("learnloop_drift_features", "Features flagged as drifted.", ["model"], registry=r)
         self.prediction_psi = Gauge("learnloop_prediction_psi", "PSI of the predicted-class distribution.",
                                     ["model"], registry=r)
+        self.unseen = Counter("learnloop_unseen_values", "Values of categorical input fields never seen in training "
+                              "(each takes its feature's out-of-vocabulary slot).", ["model", "feature"], registry=r)
         self.accuracy = Gauge("learnloop_live_accuracy", "Accuracy on requests that received feedback labels.",
                               ["model"], registry=r)
         self._request_children: dict = {}

@@ -11,6 +11,10 @@ NumPy, so training code can call it without the ``serve`` extra):
  #      or  {"kind": "values", "bin_edges": [...], "counts": [...]}   for a regressor
 ```
 
+A model that takes raw table columns (a FeatureSpace first) gets the raw-column form instead, one entry per column
+(numbers binned and sampled, categories counted): ``reference_statistics`` of a dict of columns or a DataFrame, see
+:mod:`learnloop.serving.drift_columns`.
+
 Bin edges are training-set quantiles; the outer bins are open (a served value below the first edge counts in the
 first bin), so every served value falls in some bin. The server keeps a sliding window of the most recent served
 rows (:class:`DriftWindow`) and :func:`drift_report` compares it with the reference: the population stability index
@@ -54,11 +58,14 @@ def bin_counts(values: Array, edges: Array) -> Array:
 
 
 def reference_statistics(x, y_pred, *, bins: int = 10, sample_size: int = 1000, seed: int = 0,
-                         feature_names: list[str] | None = None, task: str | None = None) -> dict:
+                         feature_names: list[str] | None = None, task: str | None = None,
+                         column_types: dict[str, str] | None = None, max_categories: int = 64) -> dict:
     """Reference statistics of a model's training inputs and outputs, to store with the model.
 
     Args:
-        x: (n, ...) training inputs; features are the flattened trailing axes.
+        x: (n, ...) training inputs; features are the flattened trailing axes. Or the raw training columns of a
+            table model (a dict of columns, a list of row dicts, a DataFrame or an Arrow table): then each column
+            is described as it arrives (the raw-column form, see :mod:`learnloop.serving.drift_columns`).
         y_pred: the model's predictions on ``x``: (n,) class labels for a classifier, or (n,) / (n, k) output
             values for a regressor. Integer labels (or ``task="classification"``) are treated as classes;
             (n, k) float outputs with k > 1 and ``task="classification"`` are reduced with argmax.
@@ -66,10 +73,26 @@ def reference_statistics(x, y_pred, *, bins: int = 10, sample_size: int = 1000, 
         sample_size: rows of ``x`` kept (drawn without replacement with ``seed``) for the KS tests.
         feature_names: one name per flattened feature; ``f0, f1, ...`` by default.
         task: ``"classification"``, ``"regression"`` or None to infer from the dtype of ``y_pred``.
+        column_types: raw columns only: the columns to describe, each ``"numeric"`` or ``"categorical"``
+            (``FeatureSpace.input_schema()`` words work too: ``number``; ``integer`` and ``string`` are
+            categories; :func:`~learnloop.serving.drift_columns.column_types` gives them for a FeatureSpace). By
+            default every column, numeric when its values are numbers.
+        max_categories: raw columns only: the most frequent categories kept per categorical column (the rest are
+            counted together as ``other``); ``sample_size`` bounds each numeric column's sample.
 
     Returns:
         A JSON-able dict (see the module docstring).
     """
+    from learnloop.serving.drift_columns import column_statistics, is_table
+
+    if is_table(x):
+        n, columns = column_statistics(x, types=column_types, bins=bins, sample_size=sample_size, seed=seed,
+                                       max_categories=max_categories)
+        y = np.asarray(y_pred)
+        if y.shape[0] != n:
+            raise LearnloopError(f"reference_statistics: x has {n} rows but y_pred has {y.shape[0]}.")
+        return {"version": 2, "kind": "columns", "n_samples": int(n), "columns": columns,
+                "outputs": _output_statistics(y, bins, task)}
     rows = _as_rows(x, "reference_statistics(x)")
     n, d = rows.shape
     names = list(feature_names) if feature_names is not None else [f"f{j}" for j in range(d)]
@@ -158,15 +181,22 @@ def drift_report(reference: dict, x: Array, y: Array, *, top: int = 10) -> dict:
     Returns a JSON-able dict: ``window_size``, per-feature ``features`` (name, psi, ks_statistic, ks_pvalue), the
     ``top`` most shifted features, ``max_psi``, ``drifted_features`` (PSI > 0.25 or KS p-value below 0.01 after a
     Bonferroni correction over features), ``prediction`` (PSI of the output distribution) and a ``status``:
-    ``"no_data"``, ``"stable"``, ``"moderate"`` or ``"drift"``.
+    ``"no_data"``, ``"stable"``, ``"moderate"`` or ``"drift"``. With a raw-column reference, ``x`` holds the
+    window's column codes (:class:`~learnloop.serving.drift_columns.ColumnCoder`), each feature row also has its
+    ``type``, ``missing`` fraction and ``unseen`` count (categories), and ``unseen_values`` sums the unseen ones.
     """
     from scipy import stats
 
-    feats = reference["features"]
     w = int(x.shape[0])
     if w == 0:
         return {"window_size": 0, "status": "no_data", "features": [], "top": [], "max_psi": None,
                 "drifted_features": 0, "prediction": None}
+    if reference.get("kind") == "columns":
+        from learnloop.serving.drift_columns import column_drift
+
+        rows, drifted = column_drift(reference, x, ks_alpha=KS_ALPHA)
+        return _summary(rows, len(drifted), reference["outputs"], y, w, top)
+    feats = reference["features"]
     sample = np.asarray(reference.get("sample") or [], dtype=np.float64)
     d = len(feats["bin_edges"])
     rows = []
@@ -181,12 +211,20 @@ def drift_report(reference: dict, x: Array, y: Array, *, top: int = 10) -> dict:
                      "ks_pvalue": _finite(ks_p)})
     alpha = KS_ALPHA / max(d, 1)
     drifted = [r for r in rows if r["psi"] > PSI_SIGNIFICANT or (r["ks_pvalue"] is not None and r["ks_pvalue"] < alpha)]
+    return _summary(rows, len(drifted), reference["outputs"], y, w, top)
+
+
+def _summary(rows: list[dict], drifted: int, outputs: dict, y: Array, w: int, top: int) -> dict:
     max_psi = max(r["psi"] for r in rows) if rows else 0.0
-    prediction = _prediction_drift(reference["outputs"], y)
+    prediction = _prediction_drift(outputs, y)
     worst = max(max_psi, prediction["psi"])
     status = "drift" if drifted or worst > PSI_SIGNIFICANT else "moderate" if worst > PSI_MODERATE else "stable"
-    return {"window_size": w, "status": status, "max_psi": round(max_psi, 6), "drifted_features": len(drifted),
-            "top": sorted(rows, key=lambda r: -r["psi"])[:top], "features": rows, "prediction": prediction}
+    out = {"window_size": w, "status": status, "max_psi": round(max_psi, 6), "drifted_features": drifted,
+           "top": sorted(rows, key=lambda r: -r["psi"])[:top], "features": rows, "prediction": prediction}
+    unseen = {r["name"]: r["unseen"] for r in rows if r.get("unseen")}
+    if any("unseen" in r for r in rows):
+        out["unseen_values"] = {"total": sum(unseen.values()), "by_feature": unseen}
+    return out
 
 
 def _prediction_drift(outputs: dict, y: Array) -> dict:

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from learnloop.serving.drift_columns import ColumnCoder, model_vocabularies
 from learnloop.serving.errors import APIError
-from learnloop.serving.logquery import feedback_accuracy, predicted_outputs, recent_inputs
+from learnloop.serving.logquery import feedback_accuracy, predicted_outputs, recent_instances
 from learnloop.serving.metrics import ServingMetrics
 from learnloop.serving.monitor import DriftWindow, drift_report
 from learnloop.serving.predlog import connect
@@ -27,24 +28,42 @@ ACCURACY_WINDOW = 5000      # most recent feedback labels in the live accuracy
 
 
 class ModelMonitor:
-    """Drift window and feedback for one model name (kept across model versions with the same input size)."""
+    """Drift window and feedback for one model name (kept across model versions that read the same inputs).
+
+    An array model's window holds its flattened inputs; a table model's holds one code per raw column of its
+    reference statistics (:class:`~learnloop.serving.drift_columns.ColumnCoder`): numbers as they are, categories
+    as buckets, unseen categories in their own bucket and counted on ``learnloop_unseen_values``.
+    """
 
     def __init__(self, served: ServedModel, db: Path, metrics: ServingMetrics, window_size: int = 2000):
-        self.served = served
         self.db = Path(db)
         self.metrics = metrics
-        self.window = DriftWindow(served.n_features, window_size)
+        self.seen = 0               # instances added since start, those read back from the log included
         self._report: dict | None = None
         self._report_time = 0.0
         self._lock = threading.Lock()
         self._instances = metrics.instances.labels(served.name)
+        self._unseen: dict[str, object] = {}
+        self.served = served
+        self.coder = _coder(served)
+        self.window = DriftWindow(self._width(served, self.coder), window_size)
         self._by_class = [metrics.predictions.labels(served.name, str(c)) for c in served.classes or []]
 
+    @staticmethod
+    def _width(served: ServedModel, coder: ColumnCoder | None) -> int:
+        if served.schema is not None:
+            return coder.width if coder is not None else 0
+        return served.n_features
+
     def use(self, served: ServedModel) -> None:
-        """Serve a new version: keep the window unless the input size changed."""
-        if served.n_features != self.served.n_features:
-            self.window = DriftWindow(served.n_features, self.window.size)
-        self.served = served
+        """Serve a new version: keep the window unless what it holds changes (input size, reference columns)."""
+        coder = _coder(served)
+        same = (served.schema is None) == (self.served.schema is None) and (
+            coder.key == self.coder.key if coder is not None and self.coder is not None else
+            coder is None and self.coder is None and served.n_features == self.served.n_features)
+        if not same:
+            self.window = DriftWindow(self._width(served, coder), self.window.size)
+        self.served, self.coder = served, coder
         self._by_class = [self.metrics.predictions.labels(served.name, str(c)) for c in served.classes or []]
         self._report = None
 
@@ -52,29 +71,67 @@ class ModelMonitor:
         """Fill the window from the most recent logged requests (so drift survives a restart)."""
         conn = connect(self.db, readonly=True)
         try:
-            x, y = recent_inputs(conn, self.served.name, self.window.size)
+            inputs, outputs = recent_instances(conn, self.served.name, self.window.size)
         finally:
             conn.close()
-        if x.shape[0] and x.shape[1] == self.served.n_features:
-            if self.served.classes is not None:      # the log holds labels; the window holds class indices
-                lookup = {orjson.dumps(c): i for i, c in enumerate(self.served.classes)}
-                y = np.asarray([lookup.get(orjson.dumps(_plain(v)), -1) for v in y], dtype=np.float64)
-            self.window.add(x, y)
+        served, coder = self.served, self.coder
+        if served.schema is not None:                 # logged row objects -> column codes
+            keep = [i for i, row in enumerate(inputs) if type(row) is dict]
+            if coder is None or not keep:
+                return
+            rows = [inputs[i] for i in keep]
+            x = coder.encode({name: [row.get(name) for row in rows] for name in coder.names}, len(rows))[0]
+        else:                                         # logged arrays of this model's input size
+            keep, flat = [], []
+            for i, inst in enumerate(inputs):
+                try:
+                    values = np.asarray(inst, dtype=np.float64).reshape(-1)
+                except (TypeError, ValueError):
+                    continue
+                if values.size == served.n_features:
+                    keep.append(i)
+                    flat.append(values)
+            if not keep:
+                return
+            x = np.stack(flat)
+        y = [outputs[i] for i in keep]
+        if served.classes is not None:                # the log holds labels; the window holds class indices
+            lookup = {orjson.dumps(c): i for i, c in enumerate(served.classes)}
+            y = np.asarray([lookup.get(orjson.dumps(_plain(v)), -1) for v in y], dtype=np.float64)
+        else:
+            y = np.asarray([v if isinstance(v, (int, float)) else np.nan for v in y], dtype=np.float64)
+        self.window.add(x, y)
+        self.seen += x.shape[0]
 
     def observe(self, x: np.ndarray, out: np.ndarray, classifier: bool) -> None:
         """Add a logged request: inputs ``x`` (n, ...), class indices (n,) or values (n, k)."""
         n = x.shape[0]
+        self._count(n, out, classifier)
+        self.window.add(x.reshape(n, -1), out if classifier else out[:, 0])
+
+    def observe_rows(self, parsed, out: np.ndarray, classifier: bool) -> None:
+        """Add a logged row request (:class:`~learnloop.serving.rows.ParsedRows`) and its outputs."""
+        n = parsed.n
+        self._count(n, out, classifier)
+        if self.coder is not None:
+            codes, unseen = self.coder.encode(parsed.values, n)
+            self.window.add(codes, out if classifier else out[:, 0])
+            for name, count in unseen.items():
+                counter = self._unseen.get(name)
+                if counter is None:
+                    counter = self._unseen[name] = self.metrics.unseen.labels(self.served.name, name)
+                counter.inc(count)
+
+    def _count(self, n: int, out: np.ndarray, classifier: bool) -> None:
+        self.seen += n
         self._instances.inc(n)
         if classifier:
-            self.window.add(x.reshape(n, -1), out)
             if n == 1:
                 self._by_class[int(out[0])].inc()
             else:
                 counts = np.bincount(out, minlength=len(self._by_class))
                 for i in np.flatnonzero(counts).tolist():
                     self._by_class[i].inc(int(counts[i]))
-        else:
-            self.window.add(x.reshape(n, -1), out[:, 0])
 
     # -- reports --------------------------------------------------------------------------------------------
     def report(self) -> dict:
@@ -84,14 +141,17 @@ class ModelMonitor:
                 return self._report
             served = self.served
             accuracy = self.accuracy()
-            out = {"model": served.name, "model_version": served.version, "requests_seen": self.window.count,
+            out = {"model": served.name, "model_version": served.version, "requests_seen": self.seen,
                    "drift": None, "live_accuracy": accuracy, "detail": None}
             if served.reference is None:
-                out["detail"] = ("The model file has no reference statistics (metadata 'reference_statistics'), so "
-                                 "drift cannot be measured; save it with them to enable drift monitoring.")
+                out["detail"] = ("The model file has no usable reference statistics (metadata "
+                                 "'reference_statistics'" + (", in the raw-column form for a model that takes table "
+                                                             "rows" if served.schema is not None else "") +
+                                 "), so drift cannot be measured; save it with them to enable drift monitoring.")
             else:
                 x, y = self.window.snapshot()
                 out["drift"] = drift_report(served.reference, x, y)
+                _name_classes(out["drift"], served.classes)
                 self.metrics.set_drift(served.name, out["drift"])
             if accuracy["accuracy"] is not None:
                 self.metrics.accuracy.labels(served.name).set(accuracy["accuracy"])
@@ -154,6 +214,24 @@ class ModelMonitor:
             return predicted_outputs(conn, rid)
         finally:
             conn.close()
+
+
+def _coder(served: ServedModel) -> ColumnCoder | None:
+    """The column coder of a table model with raw-column reference statistics, else None."""
+    if served.schema is None or served.reference is None:
+        return None
+    return ColumnCoder(served.reference, model_vocabularies(served.schema.feature_space))
+
+
+def _name_classes(report: dict, classes: list | None) -> None:
+    """The prediction drift keyed by class label rather than class index."""
+    prediction = report.get("prediction") or {}
+    if classes is None or prediction.get("kind") != "classes":
+        return
+    names = {str(i): str(c) for i, c in enumerate(classes)}
+    for key in ("reference", "window"):
+        if isinstance(prediction.get(key), dict):
+            prediction[key] = {names.get(k, k): v for k, v in prediction[key].items()}
 
 
 def _plain(v):

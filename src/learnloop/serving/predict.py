@@ -1,5 +1,9 @@
 """The predict endpoint: body -> NumPy -> model -> JSON, logged durably before the answer.
 
+Array models read ``{"instances": [[...], ...]}`` straight into NumPy (:mod:`learnloop.serving.parsing`); models
+that start with a FeatureSpace read named raw fields, rows or columns (:mod:`learnloop.serving.rows`), and log the
+rows as the model read them.
+
 :class:`PredictHandler` is both the core (:meth:`PredictHandler.respond`, which the documented FastAPI route calls)
 and a pure ASGI app (:meth:`PredictHandler.__call__`) that :class:`~learnloop.serving.middleware.LimitsMiddleware`
 dispatches ``POST /v1/models/{name}:predict`` to directly, ahead of FastAPI's routing and dependency machinery.
@@ -57,18 +61,26 @@ class PredictHandler:
         """
         served = self.registry.get(name)
         start = time.perf_counter()
-        x = parse_instances(body, served.input_shape)
-        out, probs = served.outputs(check_model_range(x, served.dtype, served.input_shape))
+        if served.schema is None:                    # arrays of numbers
+            x = parse_instances(body, served.input_shape)
+            out, probs = served.outputs(check_model_range(x, served.dtype, served.input_shape))
+            n, inputs = x.shape[0], instances_text(body)
+        else:                                        # named raw fields through the model's FeatureSpace
+            parsed = served.schema.parse(body)
+            out, probs = served.outputs(served.encode(parsed))
+            n, inputs = parsed.n, parsed.log_text()
         preds = encode_predictions(served, out, probs)
         rid = f"{self._prefix}{next(self._counter):08x}"
         latency_ms = (time.perf_counter() - start) * 1e3
-        row = (rid, time.time(), served.name, served.version, latency_ms, x.shape[0],
-               instances_text(body), preds.decode())
+        row = (rid, time.time(), served.name, served.version, latency_ms, n, inputs, preds.decode())
         try:
             await self.log.append(row)
         except PredictionLogError as exc:
             raise APIError(503, f"The prediction could not be logged, so it is not returned: {exc}") from None
-        self.monitors[served.name].observe(x, out, probs is not None)
+        if served.schema is None:
+            self.monitors[served.name].observe(x, out, probs is not None)
+        else:
+            self.monitors[served.name].observe_rows(parsed, out, probs is not None)
         return rid, b'{"predictions":%s,"model_version":"%s","request_id":"%s"}' % (
             preds, served.version.encode(), rid.encode())
 

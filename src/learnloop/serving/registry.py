@@ -6,7 +6,9 @@ version that answered is the one logged. A file that fails to load leaves the pr
 
 What the server reads from a learnloop model file (``model.metadata``, saved as ``metadata.json``):
 ``classes`` (class labels, in output order), ``reference_statistics`` (from
-:func:`learnloop.serving.monitor.reference_statistics`), ``trained_at`` or ``saved_at`` (ISO date). All optional.
+:func:`learnloop.serving.monitor.reference_statistics`), ``trained_at`` or ``saved_at`` (ISO date), and for a model
+that starts with a FeatureSpace, ``columns`` / ``target`` / ``group_columns`` (fields a request may carry that the
+model ignores). All optional.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from learnloop.errors import LearnloopError
 from learnloop.serving.errors import APIError
+
+if TYPE_CHECKING:
+    from learnloop.serving.rows import RowSchema
 
 TASKS = ("multiclass", "binary", "regression")
 
@@ -48,6 +53,7 @@ class ServedModel:
     classes: list | None
     loss: str | None
     reference: dict | None = field(default=None, repr=False)
+    schema: RowSchema | None = field(default=None, repr=False)   # raw fields, for a model starting with a FeatureSpace
 
     @property
     def label_json(self) -> list[bytes]:
@@ -76,6 +82,9 @@ class ServedModel:
                 z = out.reshape(-1)
                 p1 = 1.0 / (1.0 + np.exp(-z)) if self.from_logits else np.clip(z, 0.0, 1.0)
                 probs = np.stack([1.0 - p1, p1], axis=1)
+                positive = z >= 0 if self.from_logits else p1 >= 0.5     # as training's predicted labels
+                if math.isfinite(float(probs.sum())):
+                    return positive.astype(np.int64), probs
             elif self.from_logits:                # softmax, shifted by the row max so exp never overflows
                 probs = out - out.max(axis=1, keepdims=True)
                 np.exp(probs, out=probs)
@@ -97,6 +106,33 @@ class ServedModel:
             return forward(x, training=False)     # predict() would validate x again
         return np.asarray(self.model.predict(x))
 
+    def encode(self, parsed) -> np.ndarray:
+        """The instances of a row request (:class:`~learnloop.serving.rows.ParsedRows`) through the model's
+        preprocessing layers: the network's input, in its dtype. A value a feature cannot take, or one that
+        encodes to a non-finite number, is a 422 naming its field."""
+        from learnloop.layers._features import FeatureValueError
+
+        try:
+            x = self.schema.feature_space.encode(self.schema.columns(parsed), "predict")
+            for layer in self.model.preprocessing_layers[1:]:
+                x = layer(x)
+        except FeatureValueError as exc:
+            where = parsed.where(exc.row or 0, exc.column)
+            raise APIError(422, f"{where}: {exc}", field=where, expected=exc.expected) from None
+        x = np.asarray(x)
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        with np.errstate(all="ignore"):
+            finite = math.isfinite(float(x.sum()))
+        if not finite and not np.isfinite(x).all():
+            row, col = (int(i) for i in np.argwhere(~np.isfinite(x.reshape(x.shape[0], -1)))[0])
+            owner = self.schema.owner
+            where = parsed.where(row, owner[col] if col < len(owner) and x.ndim == 2 else "?")
+            raise APIError(422, f"{where}: this value is not finite once encoded for the network (normalized by "
+                                f"the training statistics, in {np.dtype(self.dtype).name}); it is far outside the "
+                                f"training range.", field=where, expected=self.schema.expected)
+        return x
+
     def labels(self, index: np.ndarray) -> list:
         """Class labels for class indices (n,)."""
         classes = self.classes or []
@@ -104,10 +140,14 @@ class ServedModel:
 
     def describe(self) -> dict:
         """The model's public metadata (what ``GET /v1/models/{name}`` returns)."""
-        return {"name": self.name, "version": self.version, "task": self.task,
-                "input_shape": [None, *self.input_shape], "classes": self.classes, "loss": self.loss,
-                "from_logits": self.from_logits, "trained_at": self.trained_at, "loaded_at": self.loaded_at,
-                "file": self.path.name, "has_reference_statistics": self.reference is not None}
+        out = {"name": self.name, "version": self.version, "task": self.task,
+               "input_format": "arrays" if self.schema is None else "rows",
+               "input_shape": [None, *self.input_shape], "classes": self.classes, "loss": self.loss,
+               "from_logits": self.from_logits, "trained_at": self.trained_at, "loaded_at": self.loaded_at,
+               "file": self.path.name, "has_reference_statistics": self.reference is not None}
+        if self.schema is not None:
+            out.update(self.schema.describe())
+        return out
 
 
 def file_version(path: Path) -> str:
@@ -149,7 +189,11 @@ def _task_of(model) -> tuple[str, bool, str | None]:
 def served_model(name: str, path: Path, model) -> ServedModel:
     """Describe a loaded ``model`` read from ``path`` (the file is hashed for the version)."""
     metadata = dict(getattr(model, "metadata", None) or {})
-    shape = tuple(int(s) for s in tuple(model.input_shape)[1:])
+    space = getattr(model, "feature_space", None)
+    if space is not None:                     # raw columns in: the network's input is the pipeline's output
+        shape = tuple(int(s) for s in tuple(model.preprocessing_layers[-1].output.shape)[1:])
+    else:
+        shape = tuple(int(s) for s in tuple(model.input_shape)[1:])
     task, from_logits, loss = _task_of(model)
     width = int(tuple(model.output_shape)[-1])
     classes = metadata.get("classes")
@@ -157,18 +201,50 @@ def served_model(name: str, path: Path, model) -> ServedModel:
         n_classes = 2 if task == "binary" else width
         if not isinstance(classes, list) or len(classes) != n_classes:
             classes = list(range(n_classes))
+        classes = [plain_label(c) for c in classes]
     else:
         classes = None
-    reference = metadata.get("reference_statistics")
-    if reference is not None and (not isinstance(reference, dict) or
-                                  len(reference.get("features", {}).get("bin_edges", [])) != int(np.prod(shape))):
-        reference = None
+    reference = _usable_reference(metadata.get("reference_statistics"), shape, space)
+    schema = None
+    if space is not None:
+        from learnloop.serving.rows import RowSchema, example_values
+
+        schema = RowSchema(space, metadata, example_values(space, reference))
     return ServedModel(
         name=name, path=path, model=model, version=file_version(path),
         loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         trained_at=metadata.get("trained_at") or metadata.get("saved_at"), input_shape=shape,
         dtype=np.dtype(getattr(model, "dtype", "float32")), task=task, from_logits=from_logits,
-        classes=classes, loss=loss, reference=reference)
+        classes=classes, loss=loss, reference=reference, schema=schema)
+
+
+def _usable_reference(reference, shape: tuple[int, ...], space) -> dict | None:
+    """The reference statistics if they describe this model's input: raw columns it reads (a FeatureSpace model),
+    or its flattened input features (an array model); else None (no drift monitoring)."""
+    if not isinstance(reference, dict) or not isinstance(reference.get("outputs"), dict):
+        return None
+    if space is not None:
+        columns = reference.get("columns")
+        if reference.get("kind") != "columns" or not isinstance(columns, dict) or not columns or \
+                not set(columns) <= set(space.column_names):
+            return None
+        return reference
+    if reference.get("kind", "features") != "features" or \
+            len(reference.get("features", {}).get("bin_edges", [])) != int(np.prod(shape)):
+        return None
+    return reference
+
+
+def plain_label(value):
+    """A class label as a client sees it: a whole float is the integer label (3.0 -> 3), NumPy scalars are Python
+    values, anything else not a JSON scalar is its text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
 def default_loader(path: Path):

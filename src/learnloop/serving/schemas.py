@@ -14,6 +14,8 @@ Label = int | str
 
 
 class PredictRequest(BaseModel):
+    """The request body of an array model (a table model's is documented per model: its raw fields)."""
+
     model_config = ConfigDict(extra="forbid")
     instances: list[list[Any]] = Field(
         ..., min_length=1,
@@ -41,11 +43,25 @@ class ErrorResponse(BaseModel):
     expected: str | None = Field(None, description="What that part should hold.")
 
 
+class InputField(BaseModel):
+    type: str = Field(..., description="JSON type the feature reads: 'number', 'integer' or 'string'.")
+    nullable: bool = Field(..., description="null (or leaving the field out) is accepted: the feature imputes.")
+    required: bool
+    example: Any = Field(None, description="A typical training value (median, or most frequent category).")
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str
     task: str = Field(..., description="'multiclass', 'binary' or 'regression' (from the compiled loss).")
-    input_shape: list[int | None] = Field(..., description="Input shape, batch axis first (None).")
+    input_format: str = Field(..., description="'arrays' (instances are lists of numbers of input_shape) or 'rows' "
+                                               "(a table model: instances are objects of raw fields).")
+    input_shape: list[int | None] = Field(..., description="Input shape of the network, batch axis first (None); "
+                                                           "for a table model, after its feature pipeline.")
+    fields: dict[str, InputField] | None = Field(None, description="A table model's raw input fields.")
+    ignored_fields: list[str] | None = Field(None, description="Columns a table model accepts and ignores "
+                                                               "(target, group and dropped columns).")
+    expected_instances: str | None = None
     classes: list[Label] | None
     loss: str | None
     from_logits: bool
@@ -88,6 +104,10 @@ class FeatureDrift(BaseModel):
     psi: float
     ks_statistic: float | None
     ks_pvalue: float | None
+    type: str | None = Field(None, description="Table models: 'numeric' or 'categorical' (a raw field).")
+    missing: float | None = Field(None, description="Table models: fraction of missing values in the window.")
+    unseen: int | None = Field(None, description="Categorical fields: values in the window never seen in "
+                                                 "training (they take the out-of-vocabulary slot).")
 
 
 class MonitorResponse(BaseModel):
@@ -96,6 +116,8 @@ class MonitorResponse(BaseModel):
     requests_seen: int = Field(..., description="Instances added to the window since the server started "
                                                 "(plus those read back from the log at start).")
     drift: dict | None = Field(None, description="window_size, status ('no_data'|'stable'|'moderate'|'drift'), "
-                                                 "max_psi, drifted_features, top, features, prediction.")
+                                                 "max_psi, drifted_features, top, features (FeatureDrift each: "
+                                                 "one per input feature, or per raw field of a table model), "
+                                                 "prediction, and for table models unseen_values.")
     live_accuracy: LiveAccuracy
     detail: str | None = None
