@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -350,3 +350,15 @@ def test_adult_census_columns_export_and_match(shared_data, rng):
     assert any(np.equal(test[n], None).any() for n in text)            # "?" rows: the [MISSING] category
     assert max_abs_difference(model, proto, test) < TOL
     assert {i.name for i in proto.graph.input} == set(ADULT[:-1])
+
+
+def test_a_missing_integer_is_out_of_vocabulary_in_onnx_as_in_predict(tmp_path):
+    from learnloop.export import onnx_features
+
+    space = FeatureSpace({"code": FeatureSpace.integer_categorical(impute=True), "x": "float_normalized"})
+    space.adapt({"code": [0, 1, None, 2, 0], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    model = Sequential([space, Dense(3)])
+    rows = {"code": [None, 0, 7], "x": [1.0, 2.0, 3.0]}
+    path = to_onnx(model, tmp_path / "m.onnx")
+    assert onnx_features.MISSING_INT not in space.preprocessors["code"].get_vocabulary()
+    assert_allclose(run_onnx(path, rows), model.predict(rows), atol=1e-6)

@@ -10,7 +10,8 @@ How values are represented:
 - a missing text value is the empty string ``""``: a feature built with ``impute=True`` maps it to its
   ``"[MISSING]"`` category, as ``predict`` does with ``None`` or NaN (so such a feature cannot also have ``""`` as
   a learned category; the export refuses that case);
-- an integer column cannot hold a missing value; ``predict`` reads a missing integer as 0, so pass 0;
+- an integer column cannot hold NaN: a missing integer is written as ``MISSING_INT`` (the smallest int64), which no
+  vocabulary holds, so it takes the out-of-vocabulary index, as ``predict`` does with ``None`` or NaN;
 - an unseen text or integer value takes the out-of-vocabulary index, as in ``predict``; with
   ``num_oov_indices=0`` (``predict`` refuses unseen values) it sets no column of the one-hot block.
 
@@ -45,6 +46,7 @@ from learnloop.layers.normalization import _EPSILON
 ML_DOMAIN = "ai.onnx.ml"
 ML_OPSET = 3                   # LabelEncoder-2 (string and int64 keys), Imputer-1
 MISSING_TEXT = ""              # how a missing text value is written in the graph's string inputs
+MISSING_INT = int(np.iinfo(np.int64).min)   # how a missing integer is written in the graph's int64 inputs
 _ELEM = {"float32": TensorProto.FLOAT, "string": TensorProto.STRING, "int32": TensorProto.INT64}
 INPUT_TYPES = {"float32": "float", "string": "string", "int32": "int64"}
 _NUMERIC = ("Rescaling", "Normalization", "Discretization")
@@ -117,8 +119,8 @@ def input_types(space) -> dict[str, str]:
 
 def missing_values(space) -> dict[str, str | int | None]:
     """Column name -> the value that stands for "missing" in its graph input: "NaN" for numbers, ``MISSING_TEXT``
-    for text, 0 for integers (what ``predict`` reads); None where the feature does not impute."""
-    written = {"float32": "NaN", "string": MISSING_TEXT, "int32": 0}
+    for text, ``MISSING_INT`` for integers; None where the feature does not impute."""
+    written = {"float32": "NaN", "string": MISSING_TEXT, "int32": MISSING_INT}
     return {name: written[space.features[name].dtype] if space.features[name].impute else None
             for name in space.column_names}
 
@@ -252,8 +254,10 @@ def feeds(dtypes: dict[str, str], data, where: str = "run_onnx()") -> dict[str, 
         values, missing = READERS[dtype](np.asarray(columns[name]), name)
         if dtype == "string":
             values = np.where(missing, MISSING_TEXT, values).astype(object)
+        elif dtype == "int32":
+            values = np.where(missing, MISSING_INT, values).astype(np.int64)
         else:
-            values = values.astype(np.float32 if dtype == "float32" else np.int64)
+            values = values.astype(np.float32)
         out[name] = values.reshape(-1, 1)
     return out
 
@@ -281,9 +285,9 @@ def sample_columns(space, n: int = 64, seed: int = 0) -> dict[str, np.ndarray]:
             values = np.empty(n, dtype=object)
             values[:] = [pool[i] for i in rng.integers(0, len(pool), size=n)]
             values[n // 2] = unseen                               # at least one unseen value
-            if feature.impute and feature.dtype == "string":
+            if feature.impute:
                 values[rng.random(n) < 0.15] = None
-            columns[name] = values if feature.dtype == "string" else values.astype(np.int64)
+            columns[name] = values if feature.dtype == "string" or feature.impute else values.astype(np.int64)
             continue
         values = _numbers_around(feature, layer, n, rng)
         if feature.impute:
