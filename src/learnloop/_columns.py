@@ -10,7 +10,8 @@ feature pipeline share:
   a column mixing text and numbers is text (numbers become their ``str``).
 
 Only NumPy is imported here: pandas and pyarrow objects are recognised by their module and converted with their
-own vectorized methods, so one row costs a few microseconds and a million rows no per-row Python work.
+own vectorized methods, so one row costs a few microseconds and a million rows no per-row Python work. Numbers from
+Arrow memory without missing values are read-only views of it (no copy); copy a column before writing into it.
 """
 
 from __future__ import annotations
@@ -285,13 +286,14 @@ def arrow_column(column, where: str) -> Array:
 
 
 def _primitive(array, dtype) -> Array:
-    """A copy of a non-chunked int64/float64 Arrow array; nulls become NaN (and the column float64)."""
+    """A non-chunked int64/float64 Arrow array in NumPy: without nulls, a read-only view of the Arrow memory (no
+    copy: a million-row table stays one copy in memory); with nulls, a float64 copy with NaN for them."""
     n, offset = len(array), array.offset
     validity, data = array.buffers()[:2]
     values = np.frombuffer(data, dtype=dtype, count=n, offset=offset * np.dtype(dtype).itemsize) if n else \
         np.empty(0, dtype)
     if not array.null_count:
-        return values.copy()
+        return values
     valid = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")[offset:]
     out = values.astype(np.float64)
     out[valid == 0] = np.nan

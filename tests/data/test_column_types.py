@@ -76,8 +76,10 @@ def test_free_text_that_repeats_is_hashed_with_a_hint(rng):
 
 def test_few_levels_are_categorical_even_in_a_tiny_table():
     d = _by_name(decide_columns({"color": np.array(["red", "blue", "red", "green"], dtype=object),
-                                 "size": np.array([1.0, 2.0, 3.0, 4.0])}, None))
-    assert d["color"].kind == "categorical" and d["size"].kind == "numeric"
+                                 "size": np.array([1.0, 2.0, 3.0, 4.0]), "flag": np.array([True, False, True, True]),
+                                 "code": np.array(["a", "b", "a", "b"])}, None))
+    assert d["color"].kind == "categorical" and d["size"].kind == "numeric" and d["flag"].kind == "numeric"
+    assert d["code"].kind == "categorical" and d["code"].distinct == 2
 
 
 def test_unique_whole_numbers_that_do_not_count_up_stay_numeric_with_a_hint(rng):

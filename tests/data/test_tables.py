@@ -38,7 +38,7 @@ def test_delimiter_is_sniffed_whatever_the_extension(tmp_path, delimiter, name):
 
 
 def test_runs_of_spaces_as_in_fixed_width_exports(tmp_path):
-    lines = [f"  {i:14.7e} {-i * 0.25:15.7e}    {i % 3:d}" for i in range(10)]
+    lines = [f"  {i:14.7e} {-i * 0.25:15.7e}  \t {i % 3:d}" + " " * (i % 2) for i in range(10)]
     table = read_table(_write(tmp_path, "\n".join(lines) + "\n", "series.txt"))
     assert list(table.columns) == ["column_1", "column_2", "column_3"]
     assert_allclose(table.columns["column_2"], -np.arange(10) * 0.25)
@@ -154,6 +154,8 @@ def test_trailing_delimiter_makes_no_empty_column(tmp_path):
     table = read_table(_write(tmp_path, "1,2,\n3,4,\n5,6,\n"))
     assert list(table.columns) == ["column_1", "column_2"]
     assert _note(table, "dropped the last column")
+    assert list(read_table(_write(tmp_path, "a,b,\n1,2,\n3,4,\n", "h.csv")).columns) == ["a", "b"]
+    assert list(read_table(_write(tmp_path, "a,b,c\n1,2,\n3,4,\n", "named.csv")).columns) == ["a", "b", "c"]
 
 
 # ---- encodings ---------------------------------------------------------------------------------------------------

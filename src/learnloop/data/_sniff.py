@@ -12,7 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-SAMPLE_BYTES = 1 << 16      # enough for ~1000 lines of a typical table; sniffing it takes a few milliseconds
+SAMPLE_BYTES = 1 << 16      # the first 64 KiB, of which the first SAMPLE_LINES lines are sniffed
+SAMPLE_LINES = 500          # enough to see a table's shape; sniffing them takes a few milliseconds
 DELIMITERS = (",", "\t", ";", "|", " ")     # in order of preference when two split the sample equally well
 WHITESPACE = "whitespace"   # runs of spaces and tabs (fixed-width numeric exports such as the UCR archive)
 MAX_BANNER_LINES = 20
@@ -81,10 +82,10 @@ def decode_sample(head: bytes, encoding: str, complete: bool) -> str:
     """The text of ``head`` without a cut line at its end (the rest of the file may continue that line)."""
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=complete)
     text = text.lstrip("\ufeff")
-    if not complete:
-        cut = max(text.rfind("\n"), text.rfind("\r"))
-        text = text[:cut + 1] if cut >= 0 else text
-    return text
+    lines = text.splitlines(keepends=True)
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]              # the last line may go on after the sample
+    return "".join(lines[:SAMPLE_LINES])
 
 
 def split_records(text: str, delimiter: str, quoting: bool = True) -> list[tuple[list[str], int]]:
@@ -140,7 +141,8 @@ def _is_missing(text: str) -> bool:
 
 
 def _score(records: list[tuple[list[str], int]], delimiter: str) -> tuple[float, float, int]:
-    """(share of records with the most common field count, share of numeric fields, that count)."""
+    """(share of records with the most common field count, share of numeric fields minus share of empty ones,
+    that count)."""
     counts = Counter(len(fields) for fields, _ in records)
     n_fields, n_common = counts.most_common(1)[0]
     if n_fields < 2:
@@ -155,7 +157,7 @@ def sniff_delimiter(text: str) -> tuple[str, str]:
     """(delimiter, why): the candidate splitting the most lines into the same number (> 1) of fields; ties go to
     the one whose fields are more often numbers (so '1,5;2,25' splits on ';'), then to the order of DELIMITERS."""
     best, best_score = None, (0.0, 0.0, 0)
-    for _rank, delimiter in enumerate((*DELIMITERS, WHITESPACE)):
+    for delimiter in (*DELIMITERS, WHITESPACE):
         records = split_records(text, delimiter)
         if not records:
             continue

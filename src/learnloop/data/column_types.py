@@ -210,14 +210,14 @@ def _decide_number(name: str, stats: dict, n: int, decision) -> ColumnDecision:
     distinct, present = stats["distinct"], n - stats["missing"]
     if stats["integral"] and distinct == present and present >= ID_MIN_ROWS:
         if stats["high"] - stats["low"] == present - 1:
-            return decision("dropped", f"dropped: whole numbers {stats['low']:g}..{stats['high']:g}, each once "
-                                       f"(a row number or id)")
+            return decision("dropped", f"dropped: whole numbers {stats['low']:.0f}..{stats['high']:.0f}, each "
+                                       f"once (a row number or id)")
         if stats["monotonic"]:
             return decision("dropped", "dropped: whole numbers unique in every row and increasing row by row "
                                        "(an id or a row number)")
     if stats["integral"] and distinct <= CODE_MAX_LEVELS and distinct > 2:
-        return decision("numeric", f"numeric; whole numbers with only {distinct} values ({stats['low']:g}.."
-                                   f"{stats['high']:g}): if they are codes rather than amounts, pass "
+        return decision("numeric", f"numeric; whole numbers with only {distinct} values ({stats['low']:.0f}.."
+                                   f"{stats['high']:.0f}): if they are codes rather than amounts, pass "
                                    f"--categorical {name}")
     if stats["integral"] and distinct == present and present >= ID_MIN_ROWS:
         return decision("numeric", f"numeric; whole numbers unique in every row: if they are ids, pass --drop "
@@ -274,7 +274,7 @@ def _check_numbers(name: str, values: Array) -> None:
 
 # ---- statistics -------------------------------------------------------------------------------------------------
 def _number_stats(values: Array) -> dict:
-    x = values
+    x = values.astype(np.int64) if values.dtype.kind == "b" else values
     if x.dtype.kind == "f":
         nan = np.isnan(x)
         n_missing = int(nan.sum())

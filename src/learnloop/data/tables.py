@@ -93,15 +93,17 @@ def _read_arrow_file(path: Path, suffix: str, names: list[str] | None) -> Table:
     import pyarrow as pa
 
     try:
-        if suffix in PARQUET:
+        if suffix in PARQUET:       # ParquetFile, not pq.read_table: that one imports pyarrow.dataset, and pandas
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
-            notes = [f"read Parquet ({pq.ParquetFile(path).metadata.num_row_groups} row groups)"]
+            parquet = pq.ParquetFile(path)
+            table = parquet.read()
+            notes = [f"read Parquet ({parquet.metadata.num_row_groups} row groups)"]
         else:
-            import pyarrow.feather as feather
+            import pyarrow.ipc as ipc
 
-            table = feather.read_table(path)
+            with pa.memory_map(str(path)) as source:
+                table = ipc.open_file(source).read_all()
             notes = ["read Arrow IPC / Feather"]
     except (pa.ArrowException, OSError) as err:
         raise LearnloopError(f"{path}: not a readable {suffix[1:]} file ({err}).") from None
@@ -156,7 +158,8 @@ def _read_text(path: Path, encoding, delimiter, header, names) -> Table:
         raise LearnloopError(f"{path} has a header line ({', '.join(names[:8])}) but no data rows.")
     columns, column_notes = _to_columns(table, lay.delimiter, path)
     notes += column_notes
-    if lay.header is None and names[-1] == f"column_{len(names)}" and _empty(columns[names[-1]]):
+    unnamed = lay.header is None or not lay.header[-1]
+    if unnamed and names[-1] == f"column_{len(names)}" and len(columns) > 1 and _empty(columns[names[-1]]):
         del columns[names[-1]]
         notes.append("dropped the last column: it is empty on every line (the lines end with the delimiter)")
     return Table(columns, path, notes, table.num_rows)
@@ -212,16 +215,15 @@ def _source(path: Path, encoding: str, delimiter: str):
 
 def _collapse_whitespace(data: bytes) -> bytes:
     """Runs of spaces and tabs as one space, none at the start or end of a line (vectorized over the bytes)."""
-    b = np.frombuffer(data, dtype=np.uint8)
-    space = (b == 0x20) | (b == 0x09)
+    b = np.frombuffer(data, dtype=np.uint8).copy()
+    b[b == 0x09] = 0x20
+    space = b == 0x20
+    b = b[~(space & np.concatenate(([False], space[:-1])))]        # one space per run
+    space = b == 0x20
     edge = (b == 0x0A) | (b == 0x0D)
-    before = np.concatenate(([True], space[:-1] | edge[:-1]))       # start of file counts as a line start
-    after = np.concatenate((edge[1:] | space[1:], [True]))
-    keep = ~space | (~before & ~after)
-    keep |= space & ~before & after & ~np.concatenate((edge[1:], [True]))   # first of a run inside a line
-    out = b[keep].copy()
-    out[out == 0x09] = 0x20
-    return out.tobytes()
+    line_start = np.concatenate(([True], edge[:-1]))
+    line_end = np.concatenate((edge[1:], [True]))
+    return b[~(space & (line_start | line_end))].tobytes()
 
 
 def _parse(source, path: Path, lay: Layout, names: list[str]):
