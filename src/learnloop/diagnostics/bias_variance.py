@@ -25,6 +25,7 @@ from functools import cached_property
 
 import numpy as np
 
+from learnloop._html import render as render_html
 from learnloop.diagnostics import intervals as iv
 from learnloop.diagnostics.measures import check_kind, j_measures
 from learnloop.errors import LearnloopError
@@ -367,6 +368,8 @@ class BiasVariance:
             text += (f" About {needs['bias']['train']:,} training examples would separate the bias gap from its "
                      f"threshold.")
         return text
+
+    _repr_html_ = render_html                       # a notebook shows the dict below as a table
 
     def as_dict(self) -> dict:
         out = {"baseline": self.baseline, "j_train": self.train, "j_cv": self.cv, "tolerance": self.tolerance,

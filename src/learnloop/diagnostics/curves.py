@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from learnloop._html import render as render_html
 from learnloop.diagnostics import _stacked
 from learnloop.diagnostics import intervals as iv
 from learnloop.diagnostics.effects import SIMPLER, SweepEffect, sweep_effect
@@ -113,6 +114,8 @@ class LearningCurve:
     @cached_property
     def j_train_intervals(self) -> list[iv.Interval] | None:
         return _intervals(self.train_losses, self.level)
+
+    _repr_html_ = render_html                       # a notebook shows the dict below as a table
 
     def as_dict(self) -> dict:
         out = {"sizes": self.sizes.tolist(), "j_train": self.j_train.tolist(), "j_cv": self.j_cv.tolist(),
@@ -231,6 +234,8 @@ class ValidationCurve:
     @cached_property
     def j_train_intervals(self) -> list[iv.Interval] | None:
         return _intervals(self.train_losses, self.level)
+
+    _repr_html_ = render_html                       # a notebook shows the dict below as a table
 
     def as_dict(self) -> dict:
         values = self.values.tolist()

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from learnloop._html import render as render_html
 from learnloop.diagnostics.fairness_metrics import (  # noqa: F401  (public names of learnloop.fairness)
     DEFAULT_METRICS,
     METRICS,
+    REGRESSION_METRICS,
     Array,
     Metric,
     _needs_binary,
@@ -197,14 +199,21 @@ class FairnessReport:
             out.append({**dict(zip(self.features, values)), "count": self.counts[g], **row})
         return out
 
+    _repr_html_ = render_html                       # a notebook shows the dict below as a table
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: overall, rows, differences (with their intervals) and ratios."""
         return {"features": self.features, "metrics": self.metrics, "pos_label": _plain(self.pos_label),
                 "overall": self.overall, "rows": [{k: _plain(v) for k, v in r.items()} for r in self.rows()],
                 "difference": self.difference(), "ratio": self.ratio(),
                 "gaps": {m: gap.as_dict() for m, gap in self.gaps().items()},
-                "demographic_parity_difference": self.demographic_parity_difference(),
-                "equalized_odds_difference": self._eod_or_none()}
+                "demographic_parity_difference": None if self.regression else self.demographic_parity_difference(),
+                "equalized_odds_difference": None if self.regression else self._eod_or_none()}
+
+    @property
+    def regression(self) -> bool:
+        """True when every metric is a regression's (MAE, MSE, mean prediction): no classes, no selection rate."""
+        return set(self.metrics) <= set(REGRESSION_METRICS)
 
     def _eod_or_none(self) -> float | None:
         try:
@@ -309,6 +318,8 @@ def format_report(report: FairnessReport) -> str:
              for m, gap in report.gaps().items() if gap.interval is not None]
     if noise:
         out.append("gaps with simultaneous 95% intervals: " + "; ".join(noise))
+    if report.regression:
+        return "\n".join(out)
     out.append(f"demographic parity difference: {_fmt(report.demographic_parity_difference())}")
     eod = report._eod_or_none()
     if eod is not None:

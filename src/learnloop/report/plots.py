@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from learnloop._notebook import show_figure
+
 FIGSIZE = (6.4, 4.8)
 DPI = 100
 TRAIN_STYLE = {"color": "tab:blue", "marker": "o", "label": "J_train"}
@@ -37,6 +39,8 @@ def _finish(ax, fig, path) -> object:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         (fig or ax.figure).savefig(path, format="png")
+    elif fig is not None:                   # a figure drawn here is not pyplot's: a notebook shows it only if asked
+        show_figure(fig)
     return ax
 
 
