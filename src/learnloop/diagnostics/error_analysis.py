@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from learnloop._html import render as render_html
 from learnloop.errors import LearnloopError
 
 Array = np.ndarray
@@ -359,6 +360,8 @@ class ErrorAnalysis:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png")
         return path
+
+    _repr_html_ = render_html                       # a notebook shows the dict below as a table
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: counts, the tag table and (for classification) the per-class error."""
