@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print("                 J_cv   " + "".join(f"{j:>8.4f}" for j in vc.j_cv))
 
     print("\nwhat to try next:")
-    for advice in advise(diagnosis, learning_curve=lc, validation_curve=vc):
+    for advice in advise(diagnosis, learning_curve=lc, validation_curve=vc, n_features=X.shape[1]):
         print(f"  {advice.priority}. {advice.action}: {advice.reason}")
 
     # 5. The chosen model (the lambda with the lowest J_cv), measured on the test set once.
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\ndigits loop: 64-25-15-10 network, expected J_train near 0 and J_cv a few points higher (high variance "
           f"on 1078 training images); got J_train {J_train:.3f}, J_cv {J_cv:.3f}: {diagnosis.verdict}")
-    first = advise(diagnosis, learning_curve=lc, validation_curve=vc)[0]
+    first = advise(diagnosis, learning_curve=lc, validation_curve=vc, n_features=X.shape[1])[0]
     print(f"digits loop: expected the notes' fixes for high variance (more data, larger lambda) first; "
           f"got '{first.action}'; J_test {J_test:.3f}")
     print(f"({time.perf_counter() - start:.1f} s)")

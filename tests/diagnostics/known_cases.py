@@ -75,8 +75,8 @@ def contradictions(advice, d: BiasVariance, lc=None, vc=None, n_features: int | 
         out.append(f"can't tell, yet the first advice is {actions[0]!r}")
     if d.verdict in ("good fit", "can't tell") and {A.BIGGER_NETWORK, A.INCREASE_LAMBDA} & set(actions):
         out.append(f"{d.verdict}, yet a bias or variance fix is advised")
-    if lc is not None and lc.more_data in ("unlikely to help", "can't tell") and A.MORE_DATA in actions:
-        out.append(f"the learning curve says more data is {lc.more_data}, yet more data is advised")
+    if lc is not None and lc.more_data == "unlikely to help" and A.MORE_DATA in actions:
+        out.append("the learning curve says more data is unlikely to help, yet more data is advised")
     if lc is not None and lc.more_data == "helps" and A.HOLD_DATA in actions:
         out.append("J_cv still falls, yet holding off on data is advised")
     if vc is not None and vc.measurable_effect is False and {A.INCREASE_LAMBDA, A.DECREASE_LAMBDA} & set(actions):
@@ -84,8 +84,9 @@ def contradictions(advice, d: BiasVariance, lc=None, vc=None, n_features: int | 
     if vc is not None and vc.measurable_effect and vc.best_at_edge is None and \
             {A.INCREASE_LAMBDA, A.DECREASE_LAMBDA} & set(actions):
         out.append("lambda is tuned inside the range, yet a change is advised")
-    if n_features is not None and d.n_train and n_features <= 0.1 * d.n_train and A.FEWER_FEATURES in actions:
-        out.append(f"{n_features} features for {d.n_train} examples, yet fewer features are advised")
+    m_train = d.n_train or (None if lc is None else int(lc.sizes[-1]))
+    if n_features is not None and m_train and n_features <= 0.1 * m_train and A.FEWER_FEATURES in actions:
+        out.append(f"{n_features} features for {m_train} examples, yet fewer features are advised")
     if d.high_bias and not d.high_variance and A.MORE_DATA in actions and (lc is None or lc.more_data != "helps"):
         out.append("high bias with no falling learning curve, yet more data is advised")
     if any("at least that much" in a.reason for a in advice):

@@ -7,8 +7,9 @@
 
 The evidence decides which fixes are offered, so no advice contradicts the numbers:
 
-- more training examples only when the learning curve still falls beyond noise (or, without a learning curve,
-  for high variance as the notes say); "hold off on more data" when it is flat within noise;
+- more training examples first when the learning curve still falls beyond noise; for high variance as the notes
+  say, lower, when the curve cannot tell or is missing; never when it is flat within noise, where "hold off on
+  more data" is said instead;
 - lambda only when the lambda sweep shows a measurable effect and its best value sits at the edge of the range
   (a sweep whose best value is inside the range has already tuned lambda; a sweep without a measurable effect
   says nothing about lambda); the same for network size and polynomial degree;
@@ -24,6 +25,8 @@ the range moves the matching fix up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from learnloop.diagnostics.bias_variance import BiasVariance
 from learnloop.diagnostics.curves import sweep_kind
@@ -100,10 +103,20 @@ def _flat_data_reason(lc) -> str:
             f"{_g(gain.estimate)} (at most {_g(gain.high)}), under a tenth of J_cv {_g(lc.j_cv[-1])}.")
 
 
-def _many_features(n_features: int | None, d: BiasVariance) -> bool:
-    if n_features is None or d.n_train is None:
+def _training_examples(d: BiasVariance, lc, vc) -> int | None:
+    """The training set's size, from the diagnosis or, for three numbers, from the curves that came with it."""
+    if d.n_train is not None:
+        return d.n_train
+    if lc is not None:
+        return int(lc.sizes[-1])
+    train = getattr(vc, "train_losses", None)
+    return None if train is None else int(np.shape(train)[1])
+
+
+def _many_features(n_features: int | None, m_train: int | None) -> bool:
+    if n_features is None or m_train is None:
         return True                      # unknown: the notes' advice stands
-    return n_features > FEATURES_PER_EXAMPLE * d.n_train
+    return n_features > FEATURES_PER_EXAMPLE * m_train
 
 
 def _variance_gap(d: BiasVariance) -> str:
@@ -139,6 +152,11 @@ def _variance_options(d: BiasVariance, lc, vc, sweep: str | None, n_features: in
     elif data == "flat":
         options.append((1.0, MORE_DATA, f"{gap}; but the learning curve's J_cv has flattened near "
                                         f"{_g(lc.j_cv[-1])}, so more examples alone may help only slowly."))
+    elif data == "can't tell":
+        drop = lc.law.recent_drop()
+        options.append((1.8, MORE_DATA, f"{gap}; more examples make it harder to fit noise, the notes' first fix, "
+                                        f"though the learning curve cannot tell yet whether they help (the last "
+                                        f"doubling of the data lowered J_cv by {_g(drop.estimate)} {_ci(drop)})."))
     elif data is None:
         options.append((2.0, MORE_DATA, f"{gap}; more examples make it harder to fit noise."))
     if lam == "high":
@@ -152,9 +170,11 @@ def _variance_options(d: BiasVariance, lc, vc, sweep: str | None, n_features: in
     elif sweep != "lambda" or vc is None:
         options.append((2.0, INCREASE_LAMBDA, f"{gap}; a larger lambda keeps the weights small and the fit "
                                               f"smoother."))
-    if _many_features(n_features, d):
+    m_train = _training_examples(d, lc, vc)
+    if _many_features(n_features, m_train):
         fewer = "fewer features (or a lower polynomial degree)" if sweep == "degree" else "fewer features"
-        many = "" if n_features is None else f" ({n_features} features for {d.n_train} training examples)"
+        many = "" if n_features is None or m_train is None else \
+            f" ({n_features} features for {m_train} training examples)"
         options.append((1.5, FEWER_FEATURES, f"{gap}; {fewer}{many} leave less room to fit noise."))
     if not any(action in (MORE_DATA, INCREASE_LAMBDA) for _, action, _ in options):
         tried = []
