@@ -196,7 +196,7 @@ def test_given_encoding_that_does_not_fit_is_one_clear_error(tmp_path):
     path = _write(tmp_path, b"a,b\nx,1\n" + "caf\u00e9,2\n".encode("cp1252"))
     with pytest.raises(LearnloopError, match=r"cannot be decoded as utf-8: byte 11 .*--encoding"):
         read_table(path, encoding="utf-8")
-    with pytest.raises(LearnloopError, match=r"cannot be decoded as utf-16"):
+    with pytest.raises(LearnloopError, match=r"cannot be decoded as utf-16-le: byte 8 "):
         read_table(_write(tmp_path, b"a,b\nx,1\n\x00", "odd.csv"), encoding="utf-16")
     with pytest.raises(LearnloopError, match="unknown encoding 'klingon'"):
         read_table(path, encoding="klingon")
@@ -242,7 +242,9 @@ def test_missing_file_folder_empty_file_header_only(tmp_path):
     with pytest.raises(LearnloopError, match="is empty"):
         read_table(_write(tmp_path, "\n\r\n  \n", "blank.csv"))
     with pytest.raises(LearnloopError, match=r"has a header line \(a, b\) but no data rows"):
-        read_table(_write(tmp_path, "a,b\n", "header.csv"), header=True)
+        read_table(_write(tmp_path, "a,b\n", "header.csv"))
+    one_row = read_table(_write(tmp_path, "1,2.5\n", "one.csv"))
+    assert one_row.n_rows == 1 and list(one_row.columns) == ["column_1", "column_2"]
 
 
 # ---- Parquet and Arrow IPC --------------------------------------------------------------------------------------

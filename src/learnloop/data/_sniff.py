@@ -1,4 +1,5 @@
-"""What a delimited text file looks like, decided from its first 64 KiB: encoding, delimiter, banner lines, header.
+"""What a delimited text file looks like, decided from its first 64 KiB: encoding, delimiter, banner lines, header;
+and the errors of a file its encoding cannot decode.
 
 Every decision comes with one sentence saying what was decided and why, for the reader's notes.
 """
@@ -11,6 +12,9 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from learnloop.errors import LearnloopError
 
 SAMPLE_BYTES = 1 << 16      # the first 64 KiB, of which the first SAMPLE_LINES lines are sniffed
 SAMPLE_LINES = 500          # enough to see a table's shape; sniffing them takes a few milliseconds
@@ -76,6 +80,53 @@ def detect_encoding(head: bytes, complete: bool) -> tuple[str, str]:
     except UnicodeDecodeError:
         return "latin-1", (f"encoding latin-1: the file is neither UTF-8 (byte {bad} is {head[bad]:#04x}) nor "
                            f"cp1252; pass --encoding if accented letters look wrong")
+
+
+def given_codec(encoding: str, head: bytes, path: Path) -> str:
+    """The codec for a given ``encoding`` name (BOM-aware for UTF-8/16/32); an unknown name is an error."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise LearnloopError(f"{path}: unknown encoding {encoding!r}; use a Python codec name such as 'utf-8', "
+                             f"'cp1252', 'latin-1' or 'utf-16'.") from None
+    if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if name in ("utf-16", "utf-32") and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return f"{name}-le"     # no byte-order mark: Windows' little-endian order
+    return name
+
+
+def first_undecodable(path: Path, encoding: str) -> int:
+    """Byte offset of the first byte ``encoding`` cannot decode (streamed, 1 MiB at a time)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            pending = len(decoder.getstate()[0])     # bytes of a character cut by the previous chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                return offset - pending + err.start
+            offset += len(chunk)
+    pending = len(decoder.getstate()[0])             # a character cut by the end of the file
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        return offset - pending + err.start
+    return offset
+
+
+def decodes(path: Path, encoding: str) -> bool:
+    try:
+        path.read_bytes().decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def raise_undecodable(path: Path, encoding: str, offset: int):
+    raise LearnloopError(f"{path} cannot be decoded as {encoding}: byte {offset} is not valid {encoding}; pass the "
+                         f"file's encoding with --encoding (e.g. cp1252, latin-1, utf-16).")
 
 
 def decode_sample(head: bytes, encoding: str, complete: bool) -> str:
@@ -220,6 +271,10 @@ def _detect_header(first: list[str], body: list[list[str]], delimiter: str) -> t
     n = len(first)
     body = [row for row in body if len(row) == n]
     decimal_comma = delimiter == ";"
+    if not body:
+        if all(_is_number(f, decimal_comma) or _is_missing(f) for f in first):
+            return False, "no header line: the only line holds numbers"
+        return True, "first line taken as the header: it holds text and no line follows it"
     numeric = [j for j in range(n)
                if any(not _is_missing(row[j]) for row in body)
                and all(_is_missing(row[j]) or _is_number(row[j], decimal_comma) for row in body)]

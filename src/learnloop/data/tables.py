@@ -10,7 +10,6 @@ decide the encoding, the delimiter, the banner lines and the header (``learnloop
 
 from __future__ import annotations
 
-import codecs
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -26,8 +25,12 @@ from learnloop.data._sniff import (
     Layout,
     column_names,
     decode_sample,
+    decodes,
     detect_encoding,
+    first_undecodable,
+    given_codec,
     layout,
+    raise_undecodable,
 )
 from learnloop.errors import LearnloopError
 
@@ -132,7 +135,7 @@ def _read_text(path: Path, encoding, delimiter, header, names) -> Table:
         encoding, why = detect_encoding(head, complete)
         notes.append(why)
     else:
-        encoding = _codec(encoding, head, path)
+        encoding = given_codec(encoding, head, path)
         notes.append(f"encoding {encoding} (given)")
     if delimiter is not None and delimiter != WHITESPACE and len(delimiter) != 1:
         raise LearnloopError(f"read_table: delimiter must be one character or 'whitespace'; got {delimiter!r}.")
@@ -147,13 +150,13 @@ def _read_text(path: Path, encoding, delimiter, header, names) -> Table:
     source = _source(path, encoding, lay.delimiter)
     table, bad_utf8 = _parse(source, path, lay, names)
     if bad_utf8 and encoding == "utf-8" and not given:
-        offset = _first_undecodable(path, "utf-8")
-        encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        offset = first_undecodable(path, "utf-8")
+        encoding = "cp1252" if decodes(path, "cp1252") else "latin-1"
         notes[0] = (f"encoding {encoding}: the first 64 KiB are UTF-8, but byte {offset} is not; pass --encoding "
                     f"if accented letters look wrong")
         table, _ = _parse(_source(path, encoding, lay.delimiter), path, lay, names)
     elif bad_utf8:
-        _raise_undecodable(path, encoding, _first_undecodable(path, encoding))
+        raise_undecodable(path, encoding, first_undecodable(path, encoding))
     if table.num_rows == 0:
         raise LearnloopError(f"{path} has a header line ({', '.join(names[:8])}) but no data rows.")
     columns, column_notes = _to_columns(table, lay.delimiter, path)
@@ -163,19 +166,6 @@ def _read_text(path: Path, encoding, delimiter, header, names) -> Table:
         del columns[names[-1]]
         notes.append("dropped the last column: it is empty on every line (the lines end with the delimiter)")
     return Table(columns, path, notes, table.num_rows)
-
-
-def _codec(encoding: str, head: bytes, path: Path) -> str:
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise LearnloopError(f"{path}: unknown encoding {encoding!r}; use a Python codec name such as 'utf-8', "
-                             f"'cp1252', 'latin-1' or 'utf-16'.") from None
-    if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if name in ("utf-16", "utf-32") and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return f"{name}-le"     # no byte-order mark: Windows' little-endian order
-    return name
 
 
 def _names(lay: Layout, names, path: Path) -> tuple[list[str], list[str]]:
@@ -207,7 +197,7 @@ def _source(path: Path, encoding: str, delimiter: str):
         try:
             data = data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError as err:
-            _raise_undecodable(path, encoding, err.start)
+            raise_undecodable(path, encoding, err.start)
     if delimiter == WHITESPACE:
         data = _collapse_whitespace(data)
     return pa.BufferReader(data)
@@ -280,34 +270,6 @@ def _raise_ragged(path: Path, source, row, lay: Layout):
     raise LearnloopError(f"{path}: line {line} has {row.actual_columns} fields where the table has "
                          f"{row.expected_columns} ({text[:60]!r}); the delimiter used is {delim}: fix that line, or "
                          f"pass the delimiter if it is another one.")
-
-
-def _first_undecodable(path: Path, encoding: str) -> int:
-    """Byte offset of the first byte ``encoding`` cannot decode (streamed, 1 MiB at a time)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            pending = len(decoder.getstate()[0])     # bytes of a character cut by the previous chunk
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as err:
-                return offset - pending + err.start
-            offset += len(chunk)
-    return offset
-
-
-def _decodes(path: Path, encoding: str) -> bool:
-    try:
-        path.read_bytes().decode(encoding)
-        return True
-    except UnicodeDecodeError:
-        return False
-
-
-def _raise_undecodable(path: Path, encoding: str, offset: int):
-    raise LearnloopError(f"{path} cannot be decoded as {encoding}: byte {offset} is not valid {encoding}; pass the "
-                         f"file's encoding with --encoding (e.g. cp1252, latin-1, utf-16).")
 
 
 def _empty(values: np.ndarray) -> bool:
