@@ -68,3 +68,14 @@ def test_binary_and_regression_runs():
     assert codes[0] in ("LL-BASELINE-BETTER", "LL-BASELINE-TIE") and "LL-LAMBDA-NO-EFFECT" in codes
     actions = [a["action"] for a in results["advice"]]
     assert actions[0] == A.SIMPLE_MODEL and A.INCREASE_LAMBDA not in actions and A.DECREASE_LAMBDA not in actions
+
+
+def test_a_given_baseline_says_what_it_is():
+    import pytest
+
+    from learnloop.errors import LearnloopError
+
+    x, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(LearnloopError, match="baseline_source must be one of"):
+        diagnose(x, y, baseline=0.02, baseline_source="oracle")
+

@@ -138,9 +138,11 @@ def plot_model_selection(selection, path=None, ax=None):
     x = np.arange(len(selection.names), dtype=float)
     ax.plot(x, selection.j_train, **TRAIN_STYLE)
     ax.plot(x, selection.j_cv, **CV_STYLE)
-    best = selection.best_index
-    ax.scatter([x[best]], [selection.j_cv[best]], s=200, facecolors="none", edgecolors="red", linewidths=2,
-               zorder=3, label=f"chosen {selection.best_name} (J_test {selection.j_test:.3g})")
+    _band(ax, x, getattr(selection, "j_cv_intervals", None), CV_STYLE["color"])
+    chosen = getattr(selection, "chosen_index", None)
+    chosen = selection.best_index if chosen is None else chosen
+    ax.scatter([x[chosen]], [selection.j_cv[chosen]], s=200, facecolors="none", edgecolors="red", linewidths=2,
+               zorder=3, label=f"chosen {selection.names[chosen]} (J_test {selection.j_test:.3g})")
     ax.set_xticks(x)
     ax.set_xticklabels([str(n) for n in selection.names], rotation=30, ha="right")
     ax.set_xlabel("candidate")
