@@ -117,9 +117,86 @@ def test_plot_misclassified_writes_a_png_grid(tmp_path):
     digits = load_digits()
     pred = digits.target.copy()
     pred[::40] = (pred[::40] + 1) % 10
-    ea = ErrorAnalysis(digits.target, pred, x=digits.data)          # square rows are shown as 8x8 images
+    ea = ErrorAnalysis(digits.target, pred, x=digits.data, images=digits.images)
     path = ea.plot_misclassified(tmp_path / "errors.png", n=12)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    assert ErrorAnalysis(digits.target, pred, x=digits.images).has_images          # x of rank 3 is pictures
+
+
+@pytest.mark.parametrize("width", [9, 16, 64])
+def test_square_rows_of_a_table_are_not_taken_for_pictures(tmp_path, rng, width):
+    ea = ErrorAnalysis(rng.integers(0, 2, 50), rng.integers(0, 2, 50), x=rng.normal(size=(50, width)))
+    assert not ea.has_images
+    with pytest.raises(LearnloopError, match="plot_misclassified\\(\\) needs pictures: pass images="):
+        ea.plot_misclassified(tmp_path / "no.png")
+
+
+def _table_case(rng, n=600):
+    """A table where the errors gather in color 'red' and at high ages."""
+    color = rng.choice(["red", "green", "blue"], size=n)
+    age = rng.integers(18, 80, size=n).astype(float)
+    age[:12] = np.nan
+    city = np.array([f"c{i}" for i in rng.integers(0, 200, size=n)], dtype=object)     # too rare to slice
+    wrong = rng.random(n) < np.where(color == "red", 0.4, 0.1) + (age > 65) * 0.2
+    y = rng.integers(0, 2, size=n)
+    pred = np.where(wrong, 1 - y, y)
+    return {"color": color, "age": age, "city": city}, y, pred
+
+
+def test_slices_rank_column_values_by_their_error_gap(rng):
+    from learnloop.diagnostics.error_slices import error_slices
+
+    rows, y, pred = _table_case(rng)
+    ea = ErrorAnalysis(y, pred, rows=rows, class_names=["no", "yes"])
+    slices = ea.slices()
+    assert (slices[0].column, slices[0].value) == ("color", "red") and slices[0].beyond_noise
+    tiers = [0 if s.beyond_noise and s.gap > 0 else 2 if s.beyond_noise else 1 for s in slices]
+    assert tiers == sorted(tiers)                      # errors gather here / within noise / fewer errors here
+    for tier in set(tiers):
+        gaps = [s.gap for s, t in zip(slices, tiers) if t == tier]
+        assert gaps == sorted(gaps, reverse=True)
+    wrong = y != pred
+    red = rows["color"] == "red"
+    assert slices[0].n == red.sum() and slices[0].rate == pytest.approx(wrong[red].mean())
+    assert slices[0].gap == pytest.approx(wrong[red].mean() - wrong.mean())
+    ages = {s.value: s for s in slices if s.column == "age"}
+    assert "(missing)" in ages and ages["(missing)"].n == 12
+    assert sum(s.n for s in ages.values()) == 600 and len(ages) == 5                   # 4 quartile bins + missing
+    assert not [s for s in slices if s.column == "city"]      # every city under 10 rows: one pooled slice, no gap
+    assert error_slices(rows, wrong.astype(float), kinds={"color": "skip", "age": "skip"}) == []
+    # the gap's interval is the interval of (slice - rest) scaled by the share of the other rows
+    lo, hi = slices[0].interval
+    assert lo < slices[0].gap < hi and lo > 0
+
+
+def test_error_rows_and_the_json_carry_the_raw_values_and_original_labels(rng, tmp_path):
+    rows, y, pred = _table_case(rng)
+    ea = ErrorAnalysis(y, pred, rows=rows, class_names=["no", "yes"], ids=list(range(100, 700)), sample_size=30)
+    first = ea.error_rows(5)[0]
+    i = int(ea.sample[0])
+    assert first == {"id": 100 + i, "true": ["no", "yes"][y[i]], "predicted": ["no", "yes"][pred[i]],
+                     "color": rows["color"][i], "age": None if np.isnan(rows["age"][i]) else rows["age"][i],
+                     "city": rows["city"][i]}
+    doc = ea.to_dict()
+    assert len(doc["error_rows"]) == 20 and doc["slices"][0]["value"] == "red" and doc["slice_measure"] == "error rate"
+    assert "error rate by column value (largest gaps first)" in str(ea) and "color = red" in str(ea)
+    header = (ea.write_tag_template(tmp_path / "t.csv")).read_text().splitlines()[0]
+    assert header == "id,tag,true,predicted,color,age,city"
+
+
+def test_regression_rows_come_largest_error_first_and_slices_use_the_mean_absolute_error(rng):
+    n = 400
+    color = rng.choice(["red", "blue"], size=n)
+    y = rng.normal(size=n)
+    pred = y + rng.normal(scale=np.where(color == "red", 2.0, 0.2))
+    ea = ErrorAnalysis(y, pred, task="regression", rows={"color": color})
+    top = ea.error_rows(3)
+    assert [abs(r["error"]) for r in top] == sorted((abs(r["error"]) for r in top), reverse=True)
+    assert abs(top[0]["error"]) == pytest.approx(np.abs(pred - y).max())
+    first = ea.slices()[0]
+    assert (first.column, first.value) == ("color", "red")
+    assert first.rate == pytest.approx(np.abs(pred - y)[color == "red"].mean()) and first.beyond_noise
+    assert ea.to_dict()["slice_measure"] == "mean |error|"
 
 
 def test_predicted_labels_reads_probabilities_logits_and_scores():

@@ -1,164 +1,162 @@
-"""``learnloop audit MODEL --data file.csv --target COL --group COL``: a fairness gate for a saved model.
+"""``learnloop audit MODEL --data FILE --target COL --group COL``: a fairness gate for a saved model.
 
-The model's features come from the CSV: the columns named in the model file's ``metadata["feature_names"]`` when
-saving stored them, else every numeric column except the target and the group columns, in file order. The command
-prints the metrics by group and, with ``--max-difference``, exits 1 when any chosen metric differs between groups by
-more than that (0 otherwise; 2 for bad input).
+The data is the raw table (CSV or any delimited text, Parquet, Arrow) with the true labels and the group columns.
+A model written by ``learnloop run`` on a table applies its own pipeline to the raw columns (imputation included);
+a headerless file with as many fields as the model's training file gets that file's column names. An array model
+takes the columns its metadata names, else every numeric column but the target and the groups. True labels are
+mapped to the model's classes (see :mod:`learnloop.commands._labelled`); rows whose target or group is missing are
+left out and counted.
+
+Classification models are audited on rates (the positive class of a binary model is its second class unless
+``--pos-label`` says otherwise), regression models on MAE, MSE and the mean prediction by group. With
+``--max-difference`` the command exits 1 when a chosen metric differs between groups by more than that (0
+otherwise; 2 for bad input).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from learnloop.commands._args import codec
+from learnloop.commands._labelled import (
+    Labelled,
+    ModelView,
+    load_labelled,
+    model_outputs,
+    predicted_values,
+    to_class,
+)
 from learnloop.diagnostics.fairness import DEFAULT_METRICS, METRICS, FairnessReport, audit
+from learnloop.diagnostics.fairness_metrics import REGRESSION_METRICS, resolve_metrics
 from learnloop.errors import LearnloopError
 
-_MISSING = frozenset({"", "?", "na", "nan", "null", "none"})
+CLASSIFICATION_METRICS = tuple(m for m in METRICS if m not in REGRESSION_METRICS)
+MULTICLASS_METRICS = ("accuracy", "error_rate")
+_BINARY_ONLY = ("selection_rate", "tpr", "fpr", "fnr", "tnr")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("audit", help="fairness audit of a saved model on a labelled CSV, by group",
-                              description="Fairness audit of a saved model by group on a labelled CSV, with a gate.")
-    p.add_argument("model", metavar="MODEL", help="a model file written by model.save()")
-    p.add_argument("--data", required=True, metavar="CSV", help="labelled data with a header row")
-    p.add_argument("--target", required=True, metavar="COL", help="the column with the true labels")
+    p = subparsers.add_parser("audit", help="fairness audit of a saved model on labelled data, by group",
+                              description="Fairness audit of a saved model by group on a labelled table, with a gate.")
+    p.add_argument("model", metavar="MODEL", help="a model file written by model.save() or learnloop run")
+    p.add_argument("--data", required=True, metavar="FILE",
+                   help="the labelled table: CSV or other delimited text (a header line, or none when the model "
+                        "knows its columns), Parquet or Arrow")
+    p.add_argument("--target", default=None, metavar="COL",
+                   help="the column with the true labels (default: the model's target column)")
     p.add_argument("--group", required=True, action="append", metavar="COL", dest="groups",
                    help="a sensitive column; repeat for intersections (e.g. --group sex --group race)")
     p.add_argument("--max-difference", type=float, default=None, metavar="D",
-                   help="fail (exit 1) when a metric differs between groups by more than D")
+                   help="fail (exit 1) when a chosen metric differs between groups by more than D")
     p.add_argument("--metric", action="append", dest="metrics", metavar="NAME",
-                   help=f"a metric to report and gate on (repeatable); one of {sorted(METRICS)}; "
-                        f"default {list(DEFAULT_METRICS)}")
+                   help=f"a metric to report and gate on (repeatable); classification: {list(CLASSIFICATION_METRICS)} "
+                        f"(default {list(DEFAULT_METRICS)}); regression: {list(REGRESSION_METRICS)} (all by default; "
+                        f"the gate needs one chosen)")
     p.add_argument("--pos-label", default=None, metavar="VALUE",
-                   help="the target value the model predicts as class 1 (needed for text labels; default 1)")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability cut for a one-output model")
+                   help="the positive class of a binary model (default: the model's second class)")
+    p.add_argument("--threshold", type=float, default=0.5, help="probability cut for a one-output model (0.5)")
     p.add_argument("--method", choices=("between_groups", "to_overall"), default="between_groups",
                    help="difference between groups (max - min) or to the overall value")
+    p.add_argument("--encoding", metavar="CODEC", type=codec, default=None,
+                   help="the table's text encoding, e.g. latin-1 (default: detected)")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
     p.set_defaults(func=run)
 
 
-# ---- CSV ---------------------------------------------------------------------------------------------------------
-def read_csv(path) -> dict[str, list[str]]:
-    """The columns of a CSV with a header row, as lists of stripped strings."""
-    path = Path(path)
-    if not path.is_file():
-        raise LearnloopError(f"No data file at {path}.")
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        rows = [row for row in csv.reader(f, skipinitialspace=True) if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise LearnloopError(f"{path} needs a header row and at least one data row; got {len(rows)} row(s).")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header):
-        raise LearnloopError(f"{path}: the header repeats a column name: {header}.")
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise LearnloopError(f"{path}, line {i}: {len(row)} fields; the header has {len(header)}.")
-    return {name: [row[j].strip() for row in rows[1:]] for j, name in enumerate(header)}
-
-
-def numeric(values: list[str]) -> np.ndarray | None:
-    """The column as float64, or ``None`` when any value is missing or not a number."""
-    if any(v.lower() in _MISSING for v in values):
-        return None
-    try:
-        return np.array([float(v) for v in values])
-    except ValueError:
-        return None
-
-
-def _column(columns: dict, name: str, path, role: str) -> list[str]:
-    if name not in columns:
-        raise LearnloopError(f"{path} has no {role} column {name!r}; its columns are {list(columns)}.")
-    return columns[name]
-
-
-def features_from_csv(columns: dict[str, list[str]], target: str, drop: list[str], feature_names=None,
-                      path="the data") -> tuple[np.ndarray, list[str]]:
-    """(x (n, features) float32, names): the stored ``feature_names``, else the numeric columns not dropped."""
-    if feature_names:
-        names = [str(n) for n in feature_names]
-        missing = [n for n in names if n not in columns]
-        if missing:
-            raise LearnloopError(f"The model was trained on columns {missing} that {path} does not have; it has "
-                                 f"{list(columns)}.")
-    else:
-        names = [n for n in columns if n != target and n not in drop and numeric(columns[n]) is not None]
-        if not names:
-            raise LearnloopError(f"{path} has no numeric feature column besides the target and group columns.")
-    arrays = []
-    for n in names:
-        values = numeric(columns[n])
-        if values is None:
-            bad = next(v for v in columns[n] if v.lower() in _MISSING or not _is_number(v))
-            raise LearnloopError(f"Feature column {n!r} of {path} must be numeric with no missing values; "
-                                 f"found {bad!r}.")
-        arrays.append(values)
-    return np.column_stack(arrays).astype(np.float32), names
-
-
-def _is_number(v: str) -> bool:
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
-
-
-def true_labels(values: list[str], pos_label: str | None, path="the data", target="target") -> np.ndarray:
-    """Target values as the model's classes: numbers as they are; text as 1 where it equals ``pos_label``."""
-    nums = numeric(values)
-    if nums is not None:
+# ---- labels and metrics ----------------------------------------------------------------------------------------
+def positive_class(view: ModelView, pos_label: str | None):
+    """(the positive class, how it was chosen) for a binary classifier; (None, "") when there is none."""
+    if view.task != "classification":
         if pos_label is not None:
-            pos = float(pos_label) if _is_number(pos_label) else None
-            if pos is None:
-                raise LearnloopError(f"--pos-label {pos_label!r} is not a number, but target {target!r} is numeric.")
-            return (nums == pos).astype(np.int64)
-        return nums.astype(np.int64) if np.all(nums == np.round(nums)) else nums
-    labels = sorted(set(values))
-    if pos_label is None:
+            raise LearnloopError("--pos-label applies to classification; this model is a regression.")
+        return None, ""
+    if view.classes is None:
+        return (1, "class 1 (the model's file names no classes)") if pos_label is None else (pos_label, "--pos-label")
+    if pos_label is not None:
+        cls, _ = to_class(pos_label, view.classes, "--pos-label")
+        return cls, "--pos-label"
+    if len(view.classes) == 2:
+        return view.classes[1], "the model's second class; --pos-label chooses the other"
+    return None, ""
+
+
+def legacy_labels(y: np.ndarray, pos_label, path, target: str) -> np.ndarray:
+    """True labels of a model whose file names no classes: numbers as they are; text as 1 where it is the
+    ``--pos-label``, else 0 (the model predicts class indices 0/1)."""
+    if y.dtype.kind in "iuf":
+        if pos_label is None or pos_label == 1:
+            return y
+        try:
+            pos = float(pos_label)
+        except ValueError:
+            raise LearnloopError(f"--pos-label {pos_label!r} is not a number, but target {target!r} is numeric.") \
+                from None
+        return (y == pos).astype(np.int64)
+    labels = sorted(set(y.tolist()))
+    if pos_label is None or pos_label == 1:
         raise LearnloopError(f"Target column {target!r} of {path} holds text labels {labels[:5]}; pass --pos-label "
                              "to say which one the model predicts as class 1.")
     if pos_label not in labels:
         raise LearnloopError(f"--pos-label {pos_label!r} does not occur in target column {target!r}; its values "
                              f"are {labels[:10]}.")
-    return (np.asarray(values) == pos_label).astype(np.int64)
+    return (y == pos_label).astype(np.int64)
 
 
-# ---- predictions -------------------------------------------------------------------------------------------------
-def predicted_labels(model, x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """Class labels from ``model.predict``: one output cut at ``threshold`` (its logit for logits), else argmax."""
-    out = np.asarray(model.predict(x, verbose=0))
-    if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
-        out = out.reshape(-1)
-        if not 0.0 < threshold < 1.0:
-            raise LearnloopError(f"--threshold must be in (0, 1); got {threshold!r}.")
-        from_logits = bool(getattr(getattr(model, "loss", None), "from_logits", False))
-        cut = math.log(threshold / (1 - threshold)) if from_logits else threshold
-        return (out >= cut).astype(np.int64)
-    if out.ndim == 2:
-        return out.argmax(axis=1)
-    raise LearnloopError(f"audit needs a model with outputs (samples,) or (samples, classes); got {out.shape}.")
+def choose_metrics(view: ModelView, metrics: list[str] | None, pos) -> list[str]:
+    """The metrics to report, checked against the model's task, named as the command line names them."""
+    resolved = list(resolve_metrics(metrics)) if metrics else None
+    if view.task == "regression":
+        wrong = [m for m in resolved or [] if m not in REGRESSION_METRICS]
+        if wrong:
+            raise LearnloopError(f"--metric {wrong[0]} applies to classification; a regression model is audited "
+                                 f"with {list(REGRESSION_METRICS)}.")
+        return resolved or list(REGRESSION_METRICS)
+    wrong = [m for m in resolved or [] if m in REGRESSION_METRICS]
+    if wrong:
+        raise LearnloopError(f"--metric {wrong[0]} applies to regression; a classifier is audited with "
+                             f"{list(CLASSIFICATION_METRICS)}.")
+    if pos is None:                            # more than two classes: rates of one class need --pos-label
+        binary = [m for m in resolved or [] if m in _BINARY_ONLY]
+        if binary:
+            raise LearnloopError(f"--metric {binary[0]} needs a positive class; the model has "
+                                 f"{len(view.classes or [])} classes {view.classes}: pass --pos-label to measure "
+                                 f"one class against the rest, or use {list(MULTICLASS_METRICS)}.")
+        return resolved or list(MULTICLASS_METRICS)
+    return resolved or list(DEFAULT_METRICS)
 
 
-def audit_csv(model, path, target: str, groups: list[str], metrics=None, pos_label: str | None = None,
-              threshold: float = 0.5) -> FairnessReport:
-    """Read ``path``, predict with ``model`` and audit the predictions by the ``groups`` columns."""
-    columns = read_csv(path)
-    y_values = _column(columns, target, path, "target")
-    group_columns = {g: np.asarray(_column(columns, g, path, "group")) for g in groups}
-    saved = getattr(model, "metadata", None)
-    feature_names = saved.get("feature_names") if isinstance(saved, dict) else None
-    x, _ = features_from_csv(columns, target, groups, feature_names, path)
-    y_true = true_labels(y_values, pos_label, path, target)
-    y_pred = predicted_labels(model, x, threshold)
-    return audit(y_true, y_pred, group_columns, metrics or DEFAULT_METRICS, pos_label=1)
+def audit_file(view: ModelView, path, target: str | None, groups: list[str], metrics=None, pos_label=None,
+               threshold: float = 0.5, encoding: str | None = None) -> tuple[FairnessReport, Labelled, dict]:
+    """Read ``path``, predict with the model and audit the predictions by the ``groups`` columns.
+
+    Returns:
+        (the report, the rows read, what was decided: ``pos_label``, ``pos_label_from``, ``metrics``).
+    """
+    pos, why = positive_class(view, pos_label)
+    chosen = choose_metrics(view, metrics, pos)
+    data = load_labelled(path, view, target, groups, encoding)
+    y_true = data.y
+    y_pred = predicted_values(view, model_outputs(view, data), threshold)
+    if view.classes is None and view.task == "classification":
+        y_true = legacy_labels(y_true, pos_label, path, target)
+        pos = 1
+    if pos is not None and len(view.classes or []) > 2:      # one class against the rest
+        y_true, y_pred = (y_true == pos).astype(np.int64), (y_pred == pos).astype(np.int64)
+        pos, why = 1, f"{why}: {pos_label!r} against the other classes (1 = {pos_label!r})"
+    groups_in = {g: np.array([_group_text(v) for v in data.groups[g].tolist()]) for g in groups}
+    report = audit(y_true, y_pred, groups_in, chosen, pos_label=1 if pos is None else pos)
+    return report, data, {"pos_label": pos, "pos_label_from": why, "metrics": chosen}
+
+
+def _group_text(value) -> str:
+    from learnloop.layers._features import canonical_text
+
+    return canonical_text(value)
 
 
 def gate(report: FairnessReport, max_difference: float, method: str = "between_groups") -> dict[str, float]:
@@ -166,13 +164,26 @@ def gate(report: FairnessReport, max_difference: float, method: str = "between_g
     return {m: d for m, d in report.difference(method).items() if not math.isnan(d) and d > max_difference}
 
 
+# ---- the command -----------------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     from learnloop.models import load_model
 
     if args.max_difference is not None and not args.max_difference >= 0:
         raise LearnloopError(f"--max-difference must be >= 0; got {args.max_difference!r}.")
     model = load_model(args.model)
-    report = audit_csv(model, args.data, args.target, args.groups, args.metrics, args.pos_label, args.threshold)
+    view = ModelView.of(model)
+    if view.task == "regression" and args.max_difference is not None and not args.metrics:
+        raise LearnloopError(f"a regression audit gates on one quantity in the target's units: pass --metric with "
+                             f"--max-difference (one of {list(REGRESSION_METRICS)}).")
+    report, data, chosen = audit_file(view, args.data, args.target, args.groups, args.metrics, args.pos_label,
+                                      args.threshold, args.encoding)
+    print(f"model {args.model}: {view.describe()}")
+    for note in data.notes:
+        print(f"note: {note}")
+    if chosen["pos_label"] is not None and view.classes is not None:
+        print(f"positive class: {chosen['pos_label']!r} ({chosen['pos_label_from']})")
+    left = ", ".join(f"{n} with a missing {what}" for what, n in data.left_out.items())
+    print(f"rows: {data.n} of {data.n_read} audited (left out: {left})")
     print(report)
     failed: dict[str, float] = {}
     if args.max_difference is not None:
@@ -183,11 +194,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         from learnloop.saving import atomic_write
 
-        doc = {**report.to_dict(), "gate": None if args.max_difference is None else
+        doc = {**report.to_dict(), "model": str(args.model), "data": str(args.data), "task": view.task,
+               "classes": view.classes, "pos_label": _plain(chosen["pos_label"]),
+               "data_rows": {"read": data.n_read, "audited": data.n, "left_out": data.left_out}, "notes": data.notes,
+               "gate": None if args.max_difference is None else
                {"max_difference": args.max_difference, "method": args.method, "failed": failed}}
         with atomic_write(args.json, "w") as f:
             json.dump(_nan_to_none(doc), f, indent=2)
     return 1 if failed else 0
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _nan_to_none(obj):
@@ -197,4 +215,4 @@ def _nan_to_none(obj):
         return {k: _nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_nan_to_none(v) for v in obj]
-    return obj
+    return _plain(obj)

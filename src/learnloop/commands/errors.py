@@ -1,31 +1,35 @@
-"""``learnloop errors MODEL --data F.npz|F.csv``: error analysis of a saved model on labelled (cv) data.
+"""``learnloop errors MODEL --data FILE``: error analysis of a saved model on labelled (cv) data.
 
-Prints how many examples the model gets wrong, the tag table when ``--tags`` gives a CSV of manual tags (columns:
-example id = row number in the data file counting from 0, tag), and the error by class; writes to ``--out``:
+The data is a raw table (CSV or any delimited text, Parquet, Arrow) or an ``.npz`` with ``x``, ``y`` and optional
+``images``. A table model applies its own pipeline to the raw columns; an array model takes the columns its
+metadata names, or an ``.npz``'s ``x`` as is when its width fits. Labels are the model's original classes.
+
+Prints how many examples the model gets wrong, the error by class, and for a table the wrong rows with their raw
+values and the error rate by value of each column (by quantile bin for numbers), largest gaps first; with
+``--tags`` (a CSV of manual tags: example id = data row number from 0, tag) the count per tag. Writes to ``--out``:
 ``errors_to_tag.csv`` (the sampled errors, for a person to fill the tag column), ``error_analysis.json``,
-``confusion_matrix.png`` and, when the examples are images, ``misclassified.png``.
+``confusion_matrix.png`` and, when the examples are pictures, ``misclassified.png``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-import numpy as np
-
-from learnloop.errors import LearnloopError
+from learnloop.commands._args import codec
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("errors", help="error analysis of a saved model on labelled data",
                               description="Error analysis of a saved model: the misclassified examples, a sample to "
-                                          "read and tag, counts per tag, confusion matrix and pictures.")
-    p.add_argument("model", metavar="MODEL", help="a model file written by model.save()")
+                                          "read and tag, error rates by column value, confusion matrix and pictures.")
+    p.add_argument("model", metavar="MODEL", help="a model file written by model.save() or learnloop run")
     p.add_argument("--data", required=True, metavar="FILE",
-                   help="labelled examples: a .csv with a header row, or a .npz with arrays 'x' and 'y'")
-    p.add_argument("--target", default=None, metavar="COL", help="the CSV column with the labels (default: last)")
+                   help="labelled examples: a table (CSV or other delimited text, Parquet, Arrow) or an .npz with "
+                        "arrays 'x' and 'y' (and optionally 'images')")
+    p.add_argument("--target", default=None, metavar="COL",
+                   help="the table column with the labels (default: the model's target column, else the last)")
     p.add_argument("--tags", type=Path, default=None, metavar="CSV",
                    help="manual tags: rows of (example id, tag); ids are row numbers of the data from 0")
     p.add_argument("--out", type=Path, default=Path("errors"), metavar="DIR",
@@ -33,53 +37,84 @@ def register(subparsers) -> None:
     p.add_argument("--sample-size", type=int, default=100, help="how many errors to sample for reading (100)")
     p.add_argument("--seed", type=int, default=0, help="the sample's seed (0)")
     p.add_argument("--threshold", type=float, default=None,
-                   help="cut for a one-output model (default: 0 for logits, 0.5 for probabilities)")
+                   help="probability cut for a one-output model (default 0.5)")
+    p.add_argument("--encoding", metavar="CODEC", type=codec, default=None,
+                   help="the table's text encoding, e.g. latin-1 (default: detected)")
     p.set_defaults(func=run)
 
 
-def model_inputs(model, x: np.ndarray, feature_names: list[str], where: str) -> np.ndarray:
-    """``x`` arranged for the model: the columns its metadata names, then reshaped to its input shape."""
-    names = (getattr(model, "metadata", None) or {}).get("feature_names")
-    if names and list(names) != list(feature_names):
-        missing = [n for n in names if n not in feature_names]
-        if missing:
-            raise LearnloopError(f"{where}: the model was trained on columns {missing} that the data lacks.")
-        x = x[:, [feature_names.index(n) for n in names]]
-    shape = tuple(model.input_shape)[1:] if model.built else None
-    if shape and all(d is not None for d in shape):
-        if math.prod(shape) != x[0].size:
-            raise LearnloopError(f"{where}: the model expects samples of shape {shape} ({math.prod(shape)} values); "
-                                 f"the data has {x[0].size} features per example.")
-        x = x.reshape((len(x),) + shape)
-    return x
+def analyse(view, data, *, tags=None, sample_size: int = 100, seed: int = 0, threshold: float | None = None):
+    """The :class:`~learnloop.diagnostics.error_analysis.ErrorAnalysis` of ``view``'s model on ``data``."""
+    import numpy as np
+
+    from learnloop.commands._labelled import model_outputs, output_indices
+    from learnloop.diagnostics.error_analysis import ErrorAnalysis
+    from learnloop.errors import LearnloopError
+
+    if int(sample_size) != sample_size or sample_size < 1:
+        raise LearnloopError(f"--sample-size must be a positive whole number; got {sample_size!r}.")
+    outputs = model_outputs(view, data)
+    rows = None if data.columns is None else {k: v for k, v in data.columns.items() if k != data.target}
+    common = dict(x=data.x, images=data.images, rows=rows, column_kinds=view.column_types, ids=data.rows.tolist(),
+                  tags=tags, sample_size=sample_size, seed=seed)
+    if view.task == "regression":
+        pred = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+        return ErrorAnalysis(data.y, pred, task="regression", **common)
+    pred = output_indices(view, outputs, threshold)
+    if view.classes is None:
+        return ErrorAnalysis(data.y, pred, task="classification", **common)
+    index = {(type(c).__name__, c): i for i, c in enumerate(view.classes)}
+    true = np.array([index[(type(c).__name__, c)] for c in np.asarray(data.y, dtype=object).tolist()])
+    return ErrorAnalysis(true, pred, task="classification", class_names=list(view.classes), **common)
 
 
 def run(args: argparse.Namespace) -> int:
-    from learnloop.data.datasets import load_dataset
-    from learnloop.diagnostics.error_analysis import ErrorAnalysis
+    from learnloop.commands._labelled import ModelView, load_labelled
     from learnloop.models import load_model
 
     model = load_model(args.model)
-    data = load_dataset(str(args.data), target=args.target)
-    x = model_inputs(model, data.x, data.feature_names, str(args.data))
-    # The file's labels were read as indices into data.classes; a model trained on numeric labels predicts those.
-    numeric = data.classes is not None and all(isinstance(c, (int, float)) and float(c).is_integer()
-                                                for c in data.classes)
-    y = np.asarray(data.classes)[data.y].astype(int) if numeric else data.y
-    analysis = ErrorAnalysis.from_model(model, x, y, images=data.images, tags=args.tags,
-                                        sample_size=args.sample_size, seed=args.seed, threshold=args.threshold,
-                                        task=data.task, class_names=None if numeric else data.classes)
-    print(f"model {args.model} on {args.data} ({analysis.n} examples)")
+    view = ModelView.of(model)
+    data = load_labelled(args.data, view, args.target, encoding=args.encoding)
+    analysis = analyse(view, data, tags=args.tags, sample_size=args.sample_size, seed=args.seed,
+                       threshold=args.threshold)
+    print(f"model {args.model}: {view.describe()}")
+    for note in data.notes:
+        print(f"note: {note}")
+    if any(data.left_out.values()):
+        print(f"left out {data.left_out['target']} rows with a missing target")
+    print(f"data {args.data} ({analysis.n} examples)")
     print(analysis)
+    if analysis.rows is not None:
+        print(_rows_text(analysis))
     out: Path = args.out
     written = [analysis.write_tag_template(out / "errors_to_tag.csv")]
     (out / "error_analysis.json").write_text(json.dumps(analysis.to_dict(), indent=2, default=str) + "\n")
     written.append(out / "error_analysis.json")
     if analysis.task == "classification":
         written.append(analysis.plot_confusion_matrix(out / "confusion_matrix.png"))
-        try:
+        if analysis.has_images:
             written.append(analysis.plot_misclassified(out / "misclassified.png"))
-        except LearnloopError:
-            pass                                   # the examples are not images
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _rows_text(analysis, n: int = 10) -> str:
+    rows = analysis.error_rows(n)
+    if not rows:
+        return "  no wrong rows."
+    what = "sampled misclassified rows" if analysis.task == "classification" else "rows with the largest errors"
+    keys = list(rows[0])
+    cells = [[_cell(r[k]) for k in keys] for r in rows]
+    widths = [min(24, max(len(k), *(len(c[j]) for c in cells))) for j, k in enumerate(keys)]
+    lines = [f"  {len(rows)} {what} (id = data row from 0):",
+             ("  " + "  ".join(k[:w].ljust(w) for k, w in zip(keys, widths))).rstrip()]
+    lines += [("  " + "  ".join(c[:w].ljust(w) for c, w in zip(row, widths))).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "(missing)"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

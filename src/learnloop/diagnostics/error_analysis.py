@@ -13,6 +13,10 @@ Tags are predicates (``{name: fn(item) -> bool}``, where item is the example's t
 CSV a person filled in while reading the sampled errors: two columns, example id and tag, one row per tag (see
 :meth:`ErrorAnalysis.write_tag_template`). For regression the "errors" are the worst ``worst_fraction`` of the
 examples by absolute residual.
+
+On a table the raw columns are tags already: given ``rows`` (the examples' raw columns), :meth:`ErrorAnalysis.slices`
+gives the error rate by value of each column (by quantile bin for numbers), largest gap first (see
+:mod:`learnloop.diagnostics.error_slices`), and :meth:`ErrorAnalysis.error_rows` the wrong rows with their values.
 """
 
 from __future__ import annotations
@@ -112,7 +116,9 @@ class ErrorAnalysis:
         y_true, y_pred: (n,) labels (or (n, 1) / one-hot), or regression targets and predictions.
         x: (n, ...) the inputs; predicates get a row when there are no texts; images may come from here.
         texts: n strings (e.g. the messages of a spam classifier); predicates get the text.
-        images: (n, h, w[, c]) pictures for :meth:`plot_misclassified`.
+        images: (n, h, w[, c]) pictures for :meth:`plot_misclassified` (an ``x`` of rank 3 or 4 is pictures too).
+        rows: the examples' raw table columns, name -> (n,) values, for :meth:`slices` and :meth:`error_rows`.
+        column_kinds: name -> "numeric", "categorical" or "skip" for :meth:`slices` (default: from the values).
         tags: ``{name: predicate}``, or a path to a CSV of manual tags (columns: example id, tag).
         ids: n example identifiers used by the tag CSV (default: row positions 0..n-1).
         sample_size: how many errors to review (the notes: 100-200 is usually enough).
@@ -124,15 +130,19 @@ class ErrorAnalysis:
 
     def __init__(self, y_true, y_pred, *, x=None, texts: Sequence[str] | None = None, images=None, tags: Tags = None,
                  ids: Sequence | None = None, sample_size: int = 100, seed: int = 0, task: str | None = None,
-                 worst_fraction: float = 0.1, class_names=None):
+                 worst_fraction: float = 0.1, class_names=None, rows: Mapping[str, Any] | None = None,
+                 column_kinds: Mapping[str, str] | None = None):
         self.y_true, self.y_pred = _labels_1d(y_true, "y_true"), _labels_1d(y_pred, "y_pred")
         n = len(self.y_true)
         if len(self.y_pred) != n or n == 0:
             raise LearnloopError(f"ErrorAnalysis got {n} true values and {len(self.y_pred)} predictions; "
                                  f"expected the same non-zero number.")
-        for name, value in (("x", x), ("texts", texts), ("images", images), ("ids", ids)):
+        rows = None if rows is None else {str(k): np.asarray(v) for k, v in rows.items()}
+        named = [(f"rows[{k!r}]", v) for k, v in (rows or {}).items()]
+        for name, value in [("x", x), ("texts", texts), ("images", images), ("ids", ids), *named]:
             if value is not None and len(value) != n:
                 raise LearnloopError(f"ErrorAnalysis: {name} has {len(value)} entries but y_true has {n}.")
+        self.rows, self.column_kinds = rows, dict(column_kinds or {})
         if int(sample_size) != sample_size or sample_size < 1:
             raise LearnloopError(f"ErrorAnalysis sample_size must be a positive int; got {sample_size!r}.")
         self.x, self.texts, self.images, self.ids = x, texts, images, ids
@@ -235,17 +245,51 @@ class ErrorAnalysis:
         return [i for i in self.sample.tolist() if not self.tags[i]]
 
     def write_tag_template(self, path: str | Path) -> Path:
-        """Write the sampled errors as a CSV (id, tag, true, predicted, text) for a person to fill the tag column."""
+        """Write the sampled errors as a CSV (id, tag, true, predicted, text or the raw columns) for a person to
+        fill the tag column."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        raw = list(self.rows or {})
         with path.open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
-            out.writerow(["id", "tag", "true", "predicted", "text"])
+            out.writerow(["id", "tag", "true", "predicted", *(raw or ["text"])])
             for i in self.sample.tolist():
-                text = self.texts[i] if self.texts is not None else ""
+                values = [_plain(self.rows[c][i]) for c in raw] if raw else \
+                    [self.texts[i] if self.texts is not None else ""]
                 out.writerow([self._id(i), ";".join(sorted(self.tags[i])),
-                              self._name(self.y_true[i]), self._name(self.y_pred[i]), text])
+                              self._name(self.y_true[i]), self._name(self.y_pred[i]),
+                              *("" if v is None else v for v in values)])
         return path
+
+    # ---- raw table columns ---------------------------------------------------------------------------------
+    def error_rows(self, n: int = 20) -> list[dict]:
+        """Up to ``n`` wrong examples with their raw columns: the sampled misclassified rows in order, or for a
+        regression the largest errors first (with ``error`` = predicted - true)."""
+        chosen = self.sample.tolist() if self.task == "classification" else self.errors.tolist()
+        out = []
+        for i in chosen[:n]:
+            row = {"id": _plain(self._id(i)), "true": self._name(self.y_true[i]),
+                   "predicted": self._name(self.y_pred[i])}
+            if self.task == "regression":
+                row = {"id": row["id"], "true": float(self.y_true[i]), "predicted": float(self.y_pred[i]),
+                       "error": float(self.y_pred[i]) - float(self.y_true[i])}
+            out.append({**row, **{c: _plain(v[i]) for c, v in (self.rows or {}).items()}})
+        return out
+
+    def slices(self, bins: int = 4, min_count: int | None = None) -> list:
+        """The error rate (mean |error| for a regression) by value or quantile bin of each raw column, largest gap
+        first: a list of :class:`~learnloop.diagnostics.error_slices.Slice`. Needs ``rows``."""
+        from learnloop.diagnostics.error_slices import error_slices
+
+        if self.rows is None:
+            raise LearnloopError("slices() needs the raw columns: pass rows={name: values} to ErrorAnalysis.")
+        return error_slices(self.rows, self._per_example_error(), kinds=self.column_kinds, bins=bins,
+                            min_count=min_count)
+
+    def _per_example_error(self) -> Array:
+        if self.task == "classification":
+            return (self.y_true != self.y_pred).astype(np.float64)
+        return np.abs(self.y_pred.astype(np.float64) - self.y_true.astype(np.float64))
 
     # ---- summaries -----------------------------------------------------------------------------------------
     @property
@@ -301,17 +345,17 @@ class ErrorAnalysis:
         chosen = self.sample.tolist()[:n]
         return [(self._id(i), self._name(self.y_true[i]), self._name(self.y_pred[i]), self.texts[i]) for i in chosen]
 
+    @property
+    def has_images(self) -> bool:
+        """True when the examples are pictures: ``images`` given, or an ``x`` of rank 3 or 4 (never guessed from a
+        square number of features: a table with 16 columns is not a 4x4 picture)."""
+        return self.images is not None or (self.x is not None and np.ndim(self.x) in (3, 4))
+
     def _images(self) -> Array:
-        if self.images is not None:
-            return np.asarray(self.images)
-        if self.x is not None:
-            x = np.asarray(self.x)
-            side = int(round(np.sqrt(x[0].size)))
-            if x.ndim == 2 and side * side == x.shape[1] and side >= 8:
-                return x.reshape(len(x), side, side)            # square flat rows, e.g. 8x8 digits
-            if x.ndim in (3, 4):
-                return x
-        raise LearnloopError("plot_misclassified() needs images=: an (n, h, w[, c]) array, or square flat rows in x.")
+        if not self.has_images:
+            raise LearnloopError("plot_misclassified() needs pictures: pass images= (an (n, h, w[, c]) array), or "
+                                 "an x of shape (n, h, w[, c]).")
+        return np.asarray(self.images if self.images is not None else self.x)
 
     def plot_misclassified(self, path: str | Path, n: int = 25, cols: int = 5) -> Path:
         """A PNG grid of (up to ``n``) sampled errors, each titled with its id, true and predicted label."""
@@ -370,6 +414,10 @@ class ErrorAnalysis:
                "tags": [r._asdict() for r in self.tag_table()], "untagged": len(self.untagged)}
         if self.task == "classification":
             out["per_class"] = [{**r._asdict(), "label": self._name(r.label)} for r in self.per_class_error()]
+        if self.rows is not None:
+            out["error_rows"] = self.error_rows()
+            out["slices"] = [s.as_dict() for s in self.slices()]
+            out["slice_measure"] = "error rate" if self.task == "classification" else "mean |error|"
         return out
 
     def __str__(self) -> str:
@@ -388,7 +436,20 @@ class ErrorAnalysis:
             worst = sorted(self.per_class_error(), key=lambda r: -r.rate)[:5]
             lines.append("  error by true class (worst first): " + ", ".join(
                 f"{self._name(r.label)} {r.errors}/{r.n} ({r.rate:.1%})" for r in worst))
+        if self.rows is not None:
+            from learnloop.diagnostics.error_slices import format_slices
+
+            measure = "error rate" if self.task == "classification" else "mean |error|"
+            found = format_slices(self.slices(), top=10, measure=measure)
+            lines += [f"  {measure} by column value (largest gaps first):", *found] if found else \
+                ["  no column value has enough rows to compare."]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<ErrorAnalysis task={self.task}, n={self.n}, errors={len(self.errors)}, sampled={len(self.sample)}>"
+
+
+def _plain(value):
+    """A NumPy scalar as a Python one (JSON and CSV), NaN as None."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and value != value else value

@@ -1,4 +1,5 @@
-"""The audit's metrics: plain ``f(y_true, y_pred)`` functions on binary or multiclass labels, and their names.
+"""The audit's metrics: plain ``f(y_true, y_pred)`` functions on binary or multiclass labels, or on a regression's
+targets and predictions, and their names.
 
 A rate whose denominator is empty (TPR in a group with no positive samples) is NaN; see
 :mod:`learnloop.diagnostics.fairness`.
@@ -73,6 +74,21 @@ def true_negative_rate(y_true, y_pred, pos_label=1) -> float:
     return _rate(tn, tn + fp)
 
 
+def mean_absolute_error(y_true, y_pred) -> float:
+    """Mean |prediction - target| of a regression."""
+    return float(np.mean(np.abs(np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64))))
+
+
+def mean_squared_error(y_true, y_pred) -> float:
+    """Mean (prediction - target)^2 of a regression."""
+    return float(np.mean((np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)) ** 2))
+
+
+def mean_prediction(y_true, y_pred) -> float:
+    """Mean predicted value (a regression's counterpart of the selection rate)."""
+    return float(np.mean(np.asarray(y_pred, dtype=np.float64)))
+
+
 METRICS: dict[str, Metric] = {
     "accuracy": accuracy,
     "error_rate": error_rate,
@@ -81,13 +97,18 @@ METRICS: dict[str, Metric] = {
     "fpr": false_positive_rate,
     "fnr": false_negative_rate,
     "tnr": true_negative_rate,
+    "mae": mean_absolute_error,
+    "mse": mean_squared_error,
+    "mean_prediction": mean_prediction,
 }
 _ALIASES = {"true_positive_rate": "tpr", "recall": "tpr", "false_positive_rate": "fpr",
-            "false_negative_rate": "fnr", "true_negative_rate": "tnr", "specificity": "tnr"}
+            "false_negative_rate": "fnr", "true_negative_rate": "tnr", "specificity": "tnr",
+            "mean_absolute_error": "mae", "mean_squared_error": "mse"}
 _TAKES_POS_LABEL = frozenset({selection_rate, true_positive_rate, false_positive_rate, false_negative_rate,
                               true_negative_rate})
 _BINARY = frozenset({true_positive_rate, false_positive_rate, false_negative_rate, true_negative_rate})
 DEFAULT_METRICS = ("accuracy", "error_rate", "selection_rate", "tpr", "fpr", "fnr")
+REGRESSION_METRICS = ("mae", "mse", "mean_prediction")
 
 
 def check_binary(y_true: Array, y_pred: Array, pos_label, where: str = "audit") -> None:

@@ -87,46 +87,91 @@ class LoopReport:
         self.extra["columns"] = [d.as_dict() for d in self.data.decisions]
 
     def add_error_analysis(self) -> None:
+        """The cv set's errors: by class; for a table, the wrong rows with their raw values and the error rate by
+        column value; for pictures, a grid of the misclassified ones."""
         from learnloop.diagnostics.error_analysis import ErrorAnalysis
 
         model, cv = self.found["model"], self.found["splits"].cv
-        classes = self.results["classes"]
-        if self.data.task == "classification":
-            names = self.data.classes if self.data.classes is not None else classes
-            images = None if self.data.images is None else self.data.images[cv.indices]
-            analysis = ErrorAnalysis(cv.y, _labels(model, cv.x), x=cv.x, images=images, seed=0,
-                                     task="classification", class_names=list(names) if names is not None else None)
-            rows = [[r.label if names is None else names[int(r.label)], r.n, r.errors, r.rate]
-                    for r in analysis.per_class_error()]
-            self.tables.append(Table("Errors by class (cv set)", ["class", "examples", "wrong", "error rate"], rows,
-                                     f"{len(analysis.errors)} of {analysis.n} cv examples misclassified"))
-            if len(analysis.errors) and (images is not None or _square(cv.x)):
+        classification = self.data.task == "classification"
+        names = self._class_names() if classification else None
+        images = None if self.data.images is None else self.data.images[cv.indices]
+        rows = kinds = None
+        if self.data.columns is not None:
+            rows = {k: v[cv.indices] for k, v in self.data.columns.items() if k != self.data.target_name}
+            kinds = {d.name: "skip" if d.kind == "dropped" else "numeric" if d.kind == "numeric" else "categorical"
+                     for d in self.data.decisions}
+        pred = _labels(model, cv.x) if classification else model.predict(cv.x)[:, 0]
+        analysis = ErrorAnalysis(cv.y, pred, x=cv.x, images=images, rows=rows, column_kinds=kinds,
+                                 ids=np.asarray(cv.indices).tolist(), seed=0, task=self.data.task, class_names=names)
+        if classification:
+            per_class = [[names[int(r.label)], r.n, r.errors, r.rate] for r in analysis.per_class_error()]
+            self.tables.append(Table("Errors by class (cv set)", ["class", "examples", "wrong", "error rate"],
+                                     per_class, f"{len(analysis.errors)} of {analysis.n} cv examples misclassified"))
+            if len(analysis.errors) and analysis.has_images:
                 path = analysis.plot_misclassified(self.out / "misclassified.png", n=20)
                 self.figures.append(Figure("Misclassified cv examples", path,
                                            "A sample of the errors with their true and predicted labels: look "
                                            "for what they share before deciding what data to add."))
-        else:
-            analysis = ErrorAnalysis(cv.y, model.predict(cv.x)[:, 0], x=cv.x, seed=0, task="regression")
+        if rows is not None:
+            self._add_error_tables(analysis)
         self.extra["error_analysis"] = analysis.to_dict()
 
+    def _add_error_tables(self, analysis, n_rows: int = 20, n_slices: int = 15) -> None:
+        classification = analysis.task == "classification"
+        wrong = analysis.error_rows(n_rows)
+        if wrong:
+            keys = list(wrong[0])
+            title = "Misclassified cv rows" if classification else "cv rows with the largest errors"
+            self.tables.append(Table(title, ["row" if k == "id" else k for k in keys],
+                                     [[_cell(r[k]) for k in keys] for r in wrong],
+                                     f"{len(wrong)} of {len(analysis.errors)} "
+                                     + ("misclassified rows (a seeded sample)" if classification else
+                                        f"rows in the worst {len(analysis.errors) / analysis.n:.0%} by |error|, "
+                                        "largest first")
+                                     + " with their raw values; row = position among the rows the loop used"))
+        slices = analysis.slices()
+        measure = "error rate" if classification else "mean |error|"
+        rows = [[s.column, s.value, s.n, s.rate, s.gap, _pair(s.interval), "yes" if s.beyond_noise else "no"]
+                for s in slices[:n_slices]]
+        overall = analysis.error_rate if classification else \
+            float(np.mean(np.abs(analysis.y_pred.astype(float) - analysis.y_true.astype(float))))
+        self.tables.append(Table(f"{measure.capitalize()} by column value (cv set)",
+                                 ["column", "value", "rows", measure, "gap", "gap interval (95% simultaneous)",
+                                  "beyond noise"], rows,
+                                 f"each category value, or quantile bin of a numeric column, against the whole cv "
+                                 f"set ({measure} {overall:.4g}); largest gaps first"
+                                 + (f"; {len(slices)} slices in report.json" if len(slices) > n_slices else "")
+                                 if rows else "no column value has enough cv rows to compare"))
+
+    def _class_names(self) -> list:
+        return list(self.data.classes if self.data.classes is not None else self.results["classes"])
+
     def add_fairness(self, group_columns: list[str]) -> None:
+        """Metrics by group on the test set, in the original labels: rates for a classifier (the positive class of
+        a binary one is its second class), MAE, MSE and the mean prediction for a regression."""
+        from learnloop.diagnostics.fairness_metrics import REGRESSION_METRICS
         from learnloop.fairness import audit
 
         model, test = self.found["model"], self.found["splits"].test
         groups = {g: self.data.groups[g][test.indices] for g in group_columns}
-        binary = self.data.task == "classification" and len(self.results["classes"]) == 2
-        metrics = ("accuracy", "selection_rate", "tpr", "fpr") if binary else ("accuracy", "error_rate")
-        y_pred = _labels(model, test.x) if self.data.task == "classification" else None
-        if y_pred is None:
-            return
-        report = audit(test.y, y_pred, groups if len(groups) > 1 else groups[group_columns[0]], metrics=metrics)
+        pos_label = None
+        if self.data.task == "classification":
+            names = np.asarray(self._class_names())
+            y_true, y_pred = names[test.y], names[_labels(model, test.x)]
+            binary = len(names) == 2
+            metrics = ("accuracy", "selection_rate", "tpr", "fpr") if binary else ("accuracy", "error_rate")
+            pos_label = names[1].item() if binary else None
+        else:
+            y_true, y_pred, metrics = test.y, model.predict(test.x)[:, 0], REGRESSION_METRICS
+        report = audit(y_true, y_pred, groups, metrics=metrics, pos_label=pos_label)
         rows = [[" / ".join(map(str, g)) if isinstance(g, tuple) else g, report.counts[g],
                  *[report.by_group[g][m] for m in metrics]] for g in report.by_group]
         diff = report.difference()
         self.tables.append(Table(f"Fairness by {', '.join(group_columns)} (test set)",
                                  ["group", "n", *metrics], rows,
-                                 "largest gaps between groups: " + ", ".join(f"{m} {_fmt(v)}"
-                                                                             for m, v in diff.items())))
+                                 ("" if pos_label is None else f"positive class {pos_label!r}; ")
+                                 + "largest gaps between groups: " + ", ".join(f"{m} {_fmt(v)}"
+                                                                               for m, v in diff.items())))
         self.extra["fairness"] = report.to_dict()
 
     # ---- output --------------------------------------------------------------------------------------------
@@ -207,7 +252,11 @@ def _data_note(lc) -> str:
             f"{at10.estimate:.4g} [{at10.low:.4g}, {at10.high:.4g}] at 10x; more data: {lc.more_data}")
 
 
-def _square(x) -> bool:
-    x = np.asarray(x)
-    side = int(round(np.sqrt(x[0].size)))
-    return x.ndim == 2 and side * side == x.shape[1] and side > 2
+def _cell(value):
+    if value is None:
+        return "(missing)"
+    return _fmt(value) if isinstance(value, float) else value
+
+
+def _pair(interval) -> str:
+    return "" if interval is None else f"[{interval[0]:.4g}, {interval[1]:.4g}]"
