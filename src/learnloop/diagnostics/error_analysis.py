@@ -359,51 +359,15 @@ class ErrorAnalysis:
 
     def plot_misclassified(self, path: str | Path, n: int = 25, cols: int = 5) -> Path:
         """A PNG grid of (up to ``n``) sampled errors, each titled with its id, true and predicted label."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        from learnloop.diagnostics.error_plots import misclassified_grid
 
-        images = self._images()
-        chosen = self.sample.tolist()[:n]
-        rows = max(1, -(-len(chosen) // cols))
-        fig = Figure(figsize=(1.6 * cols, 1.8 * rows), dpi=100)
-        FigureCanvasAgg(fig)
-        for k in range(rows * cols):
-            ax = fig.add_subplot(rows, cols, k + 1)
-            ax.axis("off")
-            if k < len(chosen):
-                i = chosen[k]
-                img = images[i]
-                ax.imshow(img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img,
-                          cmap="gray_r" if img.ndim == 2 or img.shape[-1] == 1 else None)
-                ax.set_title(f"#{self._id(i)} true {self._name(self.y_true[i])}\npred {self._name(self.y_pred[i])}",
-                             fontsize=8)
-        if not chosen:
-            fig.text(0.5, 0.5, "no errors", ha="center")
-        fig.suptitle(f"{len(chosen)} of {len(self.errors)} misclassified examples", fontsize=9)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
-        return path
+        return misclassified_grid(self, self._images(), path, n=n, cols=cols)
 
     def plot_confusion_matrix(self, path: str | Path) -> Path:
         """A PNG of :meth:`confusion_matrix` (rows true, columns predicted), drawn by scikit-learn's display."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from sklearn.metrics import ConfusionMatrixDisplay
+        from learnloop.diagnostics.error_plots import confusion_matrix_plot
 
-        labels = [self._name(np.asarray(v)) for v in self.labels()]
-        side = min(12.0, 3.0 + 0.45 * len(labels))
-        fig = Figure(figsize=(side, side), dpi=100)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        ConfusionMatrixDisplay(self.confusion_matrix(), display_labels=labels).plot(ax=ax, colorbar=False)
-        ax.set_title(f"{len(self.errors)} of {self.n} misclassified")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
-        return path
+        return confusion_matrix_plot(self, path)
 
     _repr_html_ = render_html                       # a notebook shows the dict below as a table
 
