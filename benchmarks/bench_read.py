@@ -231,8 +231,20 @@ def main() -> None:
         write_section(HERE / "RESULTS.md", "Reading tables",
                       f"Command: `{command}` ({machine_line()}, 1-minute load average {os.getloadavg()[0]:.1f} at "
                       f"the end); files from `make_table.py` ({sizes}), medians of {args.rounds} interleaved rounds, "
-                      f"each reader in its own process; the ratio column is each reader's time over read_table's "
-                      f"(< 1 means that reader is faster).\n{body}")
+                      f"each reader in its own process ({_versions()}); the ratio column is each reader's time over "
+                      f"read_table's (< 1 means that reader is faster).\n{body}")
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("pyarrow", "pandas", "polars"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(found)
 
 
 if __name__ == "__main__":
