@@ -91,3 +91,57 @@ def test_drift_report_is_stable_on_training_like_data_and_flags_a_shift(rng):
 def test_drift_report_of_an_empty_window():
     ref = reference_statistics(np.arange(10.0).reshape(5, 2), np.arange(5))
     assert drift_report(ref, np.zeros((0, 2)), np.zeros(0))["status"] == "no_data"
+
+
+def _raw_table(rng, n: int = 1000) -> dict:
+    age = rng.normal(40, 10, n)
+    age[:50] = np.nan
+    city = rng.choice(np.array([f"c{i}" for i in range(30)] + [None], dtype=object), n)
+    return {"age": age, "city": city, "code": rng.choice([1, 2, 3], n), "unused": np.arange(n)}
+
+
+def test_reference_statistics_of_raw_columns_are_small_json(rng):
+    table = _raw_table(rng)
+    ref = reference_statistics(table, np.zeros(1000, dtype=int), sample_size=200, max_categories=10,
+                               column_types={"age": "numeric", "city": "categorical", "code": "integer"})
+    json.dumps(ref, allow_nan=False)
+    assert ref["kind"] == "columns" and ref["n_samples"] == 1000 and list(ref["columns"]) == ["age", "city", "code"]
+    age, city, code = (ref["columns"][c] for c in ("age", "city", "code"))
+    assert age["type"] == "numeric" and age["missing"] == 50 and sum(age["counts"]) == 950
+    assert len(age["sample"]) == 200 and age["median"] == pytest.approx(np.nanmedian(table["age"]))
+    assert city["type"] == "categorical" and len(city["categories"]) == 10
+    assert sum(city["counts"]) + city["other"] + city["missing"] == 1000
+    assert city["counts"] == sorted(city["counts"], reverse=True)
+    assert code["type"] == "categorical" and sorted(code["categories"]) == ["1", "2", "3"] and code["other"] == 0
+    default = reference_statistics({"x": [1.0, 2.0], "t": ["a", "b"]}, np.array([0, 1]))
+    assert [c["type"] for c in default["columns"].values()] == ["numeric", "categorical"]
+    with pytest.raises(LearnloopError, match="x has 3 rows but y_pred has 2"):
+        reference_statistics({"x": [1.0, 2.0, 3.0]}, np.array([0, 1]))
+
+
+def test_column_codes_and_drift_per_raw_field(rng):
+    from learnloop.serving.drift_columns import ColumnCoder
+
+    table = _raw_table(rng, 3000)
+    types = {"age": "numeric", "city": "categorical", "code": "categorical"}
+    ref = reference_statistics(table, np.zeros(3000, dtype=int), max_categories=20, column_types=types)
+    vocabulary = {f"c{i}" for i in range(30)}
+    coder = ColumnCoder(ref, {"city": vocabulary})
+    first = ref["columns"]["city"]["categories"][0]
+    codes, unseen = coder.encode({"age": [30.0, None], "city": [first, "atlantis"], "code": [2, None]}, 2)
+    assert codes[0].tolist() == [30.0, 0, ref["columns"]["code"]["categories"].index("2")]
+    assert np.isnan(codes[1, 0]) and codes[1, 1] == 21 and codes[1, 2] == 3 + 2 and unseen == {"city": 1}
+    row_codes, row_unseen = coder.encode_row({"age": 30.0, "city": "atlantis", "code": 2})
+    assert row_codes[0, 1] == 21 and row_unseen == {"city": 1} and row_codes[0, 0] == 30.0
+    other = sorted(vocabulary - set(ref["columns"]["city"]["categories"]))[0]
+    assert coder.encode_row({"city": other})[0][0, 1] == 20                     # known to the model: "other"
+    same = _raw_table(np.random.default_rng(1), 1000)
+    x, _ = coder.encode({k: list(v) for k, v in same.items()}, 1000)
+    report = drift_report(ref, x, np.zeros(1000))
+    assert report["status"] == "stable" and report["unseen_values"]["total"] == 0
+    shifted = dict(same, city=np.array(["atlantis"] * 300 + list(same["city"][300:]), dtype=object))
+    x, _ = coder.encode({k: list(v) for k, v in shifted.items()}, 1000)
+    report = drift_report(ref, x, np.zeros(1000))
+    assert report["status"] == "drift" and report["top"][0]["name"] == "city"
+    assert report["unseen_values"] == {"total": 300, "by_feature": {"city": 300}}
+    assert {r["name"]: r["psi"] for r in report["features"]}["age"] < 0.1

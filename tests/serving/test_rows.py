@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from serving_helpers import TABLE_FIELDS, table_rows
 
+from learnloop.cli import main
 from learnloop.saving import load_model
 from learnloop.serving import logquery
 
@@ -151,7 +152,7 @@ def test_drift_is_found_per_raw_field(make_table_client, monkeypatch):
     assert {f["name"]: f["psi"] for f in drift["features"]}["size"] < 0.25
 
 
-def test_a_server_with_string_classes_restarts_on_its_log(make_table_client, tmp_path):
+def test_a_server_with_string_classes_restarts_on_its_log(make_table_client, tmp_path, capsys):
     client = make_table_client()
     rows = table_rows(20)
     answers = [client.post(PREDICT, json={"instances": [row]}).json() for row in rows]
@@ -175,6 +176,8 @@ def test_a_server_with_string_classes_restarts_on_its_log(make_table_client, tmp
     stats = logquery.stats(db)
     assert set(stats["predicted_labels"]) <= {"no", "yes"} and sum(stats["predicted_labels"].values()) == 20
     assert stats["feedback"]["correct"] == 1
+    assert main(["logs", "stats", "--db", str(db)]) == 0 and "1 labelled, accuracy 1.0" in capsys.readouterr().out
+    assert main(["logs", "export", "--db", str(db), "--format", "csv", "-o", str(tmp_path / "log.csv")]) == 0
 
 
 def test_model_info_and_openapi_describe_the_raw_fields(make_table_client):

@@ -57,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
                      max_concurrency=args.max_concurrency, synchronous=args.synchronous,
                      watch_interval=args.watch_interval,
                      log_retention=Retention(args.log_max_age_days, args.log_max_rows))
-    print(f"learnloop serve: model {name!r} version {app.state.registry.get(name).version} on "
+    served = app.state.registry.get(name)
+    print(f"learnloop serve: model {name!r} version {served.version} on "
           f"http://{args.host}:{args.port}/v1/models/{name}:predict (log: {args.log_db})", flush=True)
+    if served.schema is not None:
+        print(f"learnloop serve: it takes rows of raw fields ({', '.join(served.schema.names)}); the fields and an "
+              f"example are at http://{args.host}:{args.port}/docs", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, workers=1, access_log=args.access_log, log_level="warning",
                 timeout_graceful_shutdown=10)
     return 0

@@ -23,6 +23,7 @@ from learnloop.layers._features import MISSING_TOKEN, canonical_text
 Array = np.ndarray
 _INT64 = 2**63
 _PLAIN = frozenset({str, int, float, bool, type(None)})     # what a JSON object's values become
+STALE = object()
 
 
 class OneRowPlan:
@@ -45,11 +46,9 @@ class OneRowPlan:
         self.offset = np.array([p[9] for p in numbers], dtype=self.float_dtype)    # 0 when normalizing
         self.all_norm = bool(self.norm.all())
 
-    def stale(self) -> bool:
-        return any(layer._table is not table for _, _, _, layer, table, _ in self.lookups)
-
     def encode(self, row) -> Array | None:
-        """(1, width) encoded row, or None when the general path must run (see the module docstring).
+        """(1, width) encoded row, or None when the general path must run (see the module docstring), or
+        :data:`STALE` when a lookup's vocabulary was replaced since the plan was made.
 
         Every value is checked before any arithmetic, so a row the general path refuses never warns here first.
         """
@@ -73,6 +72,8 @@ class OneRowPlan:
             else:
                 return None
         for name, kind, impute, layer, table, offset in self.lookups:
+            if layer._table is not table:
+                return STALE
             if name not in row:
                 return None
             v = row[name]

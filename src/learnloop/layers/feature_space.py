@@ -19,6 +19,7 @@ import numpy as np
 
 from learnloop.errors import LearnloopError, NotFittedError
 from learnloop.layers._features import MISSING_TOKEN, READERS, Cross, Feature, FeatureValueError
+from learnloop.layers._one_row import STALE, plan_one_row
 from learnloop.layers.base import Array, Layer, Weight
 from learnloop.shapes import SymbolicTensor
 
@@ -270,11 +271,13 @@ class FeatureSpace(Layer):
     def _encode_one_row(self, row: dict) -> Array | None:
         """:meth:`encode` of a dict of plain scalars (one row), bit-identical; None when the general path must run."""
         plan = self._row_plan
-        if plan is None or (plan and plan.stale()):
-            from learnloop.layers._one_row import plan_one_row
-
+        if plan is None:
             plan = self._row_plan = plan_one_row(self) or False
-        return plan.encode(row) if plan else None
+        encoded = plan.encode(row) if plan else None
+        if encoded is STALE:                          # a lookup got a new vocabulary: plan again
+            self._row_plan = None
+            return self._encode_one_row(row)
+        return encoded
 
     def __call__(self, data, training: bool = False):
         if isinstance(data, SymbolicTensor):

@@ -114,7 +114,7 @@ class ModelMonitor:
         n = parsed.n
         self._count(n, out, classifier)
         if self.coder is not None:
-            codes, unseen = self.coder.encode(parsed.values, n)
+            codes, unseen = self.coder.encode_row(parsed.rows[0]) if n == 1 else self.coder.encode(parsed.values, n)
             self.window.add(codes, out if classifier else out[:, 0])
             for name, count in unseen.items():
                 counter = self._unseen.get(name)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from learnloop.errors import LearnloopError
+from learnloop.layers._features import FeatureValueError
 from learnloop.serving.errors import APIError
 
 if TYPE_CHECKING:
@@ -110,21 +111,17 @@ class ServedModel:
         """The instances of a row request (:class:`~learnloop.serving.rows.ParsedRows`) through the model's
         preprocessing layers: the network's input, in its dtype. A value a feature cannot take, or one that
         encodes to a non-finite number, is a 422 naming its field."""
-        from learnloop.layers._features import FeatureValueError
-
+        schema = self.schema
         try:
-            x = self.schema.feature_space.encode(self.schema.columns(parsed), "predict")
-            for layer in self.model.preprocessing_layers[1:]:
+            x = schema.feature_space.encode(schema.columns(parsed), "predict")
+            for layer in schema.after:                      # preprocessing layers after the FeatureSpace, if any
                 x = layer(x)
         except FeatureValueError as exc:
             where = parsed.where(exc.row or 0, exc.column)
             raise APIError(422, f"{where}: {exc}", field=where, expected=exc.expected) from None
-        x = np.asarray(x)
         if x.dtype != self.dtype:
-            x = x.astype(self.dtype)
-        with np.errstate(all="ignore"):
-            finite = math.isfinite(float(x.sum()))
-        if not finite and not np.isfinite(x).all():
+            x = np.asarray(x).astype(self.dtype)
+        if not np.isfinite(x).all():
             row, col = (int(i) for i in np.argwhere(~np.isfinite(x.reshape(x.shape[0], -1)))[0])
             owner = self.schema.owner
             where = parsed.where(row, owner[col] if col < len(owner) and x.ndim == 2 else "?")
@@ -210,6 +207,7 @@ def served_model(name: str, path: Path, model) -> ServedModel:
         from learnloop.serving.rows import RowSchema, example_values
 
         schema = RowSchema(space, metadata, example_values(space, reference))
+        schema.after = list(model.preprocessing_layers[1:])
     return ServedModel(
         name=name, path=path, model=model, version=file_version(path),
         loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -47,22 +47,33 @@ class Field:
         return {"type": self.type, "nullable": self.nullable, "required": not self.nullable, "example": self.example}
 
 
-@dataclass
 class ParsedRows:
-    """The instances of one request as the model reads them: ``values`` field -> one value per instance."""
+    """The instances of one request as the model reads them: as ``rows`` (one dict of fields per instance) and as
+    ``values`` (field -> one value per instance); whichever the request did not arrive as is built on first use."""
 
-    n: int
-    values: dict[str, list]
-    format: str                          # "instances" (rows) or "inputs" (columns)
+    __slots__ = ("n", "format", "_rows", "_values", "_names")
 
+    def __init__(self, n: int, fmt: str, names: list[str], rows: list[dict] | None = None,
+                 values: dict[str, list] | None = None):
+        self.n, self.format, self._names = n, fmt, names     # format: "instances" (rows) or "inputs" (columns)
+        self._rows, self._values = rows, values
+
+    @property
     def rows(self) -> list[dict]:
-        names = list(self.values)
-        columns = list(self.values.values())
-        return [dict(zip(names, vals)) for vals in zip(*columns)]
+        if self._rows is None:
+            names, columns = list(self._values), list(self._values.values())
+            self._rows = [dict(zip(names, vals)) for vals in zip(*columns)]
+        return self._rows
+
+    @property
+    def values(self) -> dict[str, list]:
+        if self._values is None:
+            self._values = {name: [row[name] for row in self._rows] for name in self._names}
+        return self._values
 
     def log_text(self) -> str:
         """The instances as logged: one JSON object per instance holding the fields the model read."""
-        return orjson.dumps(self.rows()).decode()
+        return orjson.dumps(self.rows).decode()
 
     def where(self, row: int, name: str) -> str:
         return f"instances[{row}].{name}" if self.format == "instances" else f"inputs.{name}[{row}]"
@@ -82,6 +93,7 @@ class RowSchema:
         examples = examples or {}
         schema = feature_space.input_schema()
         self.feature_space = feature_space
+        self.after: list = []          # the model's preprocessing layers after the FeatureSpace (set by the registry)
         self.fields = {name: Field(name, spec["type"], bool(spec["nullable"]), examples.get(name, _default(spec)))
                        for name, spec in schema.items()}
         self.names = list(self.fields)
@@ -91,6 +103,10 @@ class RowSchema:
         self.ignored = sorted(set(known) - set(self.fields))
         self._ignored = frozenset(self.ignored)
         self.limit = float(np.finfo(feature_space.dtype).max)
+        # JSON types taken as they are without a closer look: text for text fields; floats for number fields (orjson
+        # never gives NaN or infinity; only the float range needs checking, and float32's is checked in _value)
+        self._fast = {f.name: ((str,) if f.type == "string" else (float,) if f.type == "number" and
+                               self.limit > 1.7e308 else ()) for f in self.fields.values()}
         self.dtype_name = np.dtype(feature_space.dtype).name
         self.expected = self._expected_text()
         # the raw field (or cross) behind each encoded column, to name the field of a non-finite encoded value
@@ -138,26 +154,27 @@ class RowSchema:
             self._fail("instances", f"'instances' must be a list of objects; got a JSON {_json_type(instances)}.")
         if not instances:
             self._fail("instances", "'instances' is empty; send at least one instance.")
-        fields, ignored, check, width = self.fields, self._ignored, self._value, len(self.fields)
-        values: dict[str, list] = {name: [] for name in self.names}
+        fields, ignored, fast, width = self.fields, self._ignored, self._fast, len(self.fields)
+        rows = []
         for i, inst in enumerate(instances):
             if type(inst) is not dict:
                 self._fail(f"instances[{i}]", f"instances[{i}]: expected an object of named fields (this model takes "
                                               f"raw rows, e.g. {_example_text(self)}); got a JSON "
                                               f"{_json_type(inst)}.")
-            found = 0
+            row = {}
             for key, value in inst.items():
-                spec = fields.get(key)
-                if spec is not None:
-                    values[key].append(check(spec, value, i, "instances"))
-                    found += 1
+                kinds = fast.get(key)
+                if kinds is not None:
+                    # the usual case inline (text for text, a float for a number); the rest checked in _value
+                    row[key] = value if type(value) in kinds else self._value(fields[key], value, i, "instances")
                 elif key not in ignored:
                     self._unknown(f"instances[{i}].{key}", key)
-            if found != width:                              # JSON object keys are unique: some field is absent
-                for name, column in values.items():
-                    if len(column) == i:
-                        column.append(self._absent(name, f"instances[{i}].{name}"))
-        return ParsedRows(len(instances), values, "instances")
+            if len(row) != width:                            # some field is absent (JSON object keys are unique)
+                for name in self.names:
+                    if name not in row:
+                        row[name] = self._absent(name, f"instances[{i}].{name}")
+            rows.append(row)
+        return ParsedRows(len(instances), "instances", self.names, rows=rows)
 
     def _columns(self, inputs) -> ParsedRows:
         if type(inputs) is not dict:
@@ -185,7 +202,7 @@ class RowSchema:
                 values[name] = [none] * n
             else:
                 values[name] = [self._value(spec, v, i, "inputs") for i, v in enumerate(column)]
-        return ParsedRows(n, values, "inputs")
+        return ParsedRows(n, "inputs", self.names, values=values)
 
     def _value(self, spec: Field, value, row: int, fmt: str):
         """``value`` as the feature reads it (text for a string field, a number otherwise), or a 422."""
@@ -229,7 +246,7 @@ class RowSchema:
 
     def _unknown(self, where: str, key: str):
         known = self.names + self.ignored
-        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.0)
+        guess = difflib.get_close_matches(key[:100], known, n=1, cutoff=0.0)    # a bounded key: bounded work
         hint = f"; did you mean {guess[0]!r}?" if guess else "."
         listed = ", ".join(repr(n) for n in self.names[:20]) + (", ..." if len(self.names) > 20 else "")
         self._fail(where, f"{where}: unknown field {_short(key)}{hint} The model reads [{listed}]"
@@ -242,7 +259,7 @@ class RowSchema:
     def columns(self, parsed: ParsedRows):
         """What FeatureSpace.encode takes: one row dict for a single instance (its fast path), else columns."""
         if parsed.n == 1:
-            return {name: vals[0] for name, vals in parsed.values.items()}
+            return parsed.rows[0]
         out = {}
         for name, vals in parsed.values.items():
             kind = self.fields[name].type
