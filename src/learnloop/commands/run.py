@@ -72,20 +72,38 @@ def predicted_labels(model, x) -> np.ndarray:
 
 
 def describe_model(model, data, x_train, classes, seconds_note: str = "") -> None:
-    """Store what a server and an audit need to know about the model in ``model.metadata``."""
+    """Store what a server and an audit need to know about the model in ``model.metadata``.
+
+    ``x_train`` is the training part of the split (``splits.train``, whose ``indices`` locate the training rows of
+    a table) or its rows as the network takes them. A table model's reference statistics describe the raw training
+    columns it reads (numbers binned and sampled, categories counted), from the training rows (all rows when only
+    the array is given), so a server measures drift per raw field.
+    """
     from learnloop.serving.monitor import reference_statistics
 
+    rows = getattr(x_train, "indices", None)
+    x_train = getattr(x_train, "x", x_train)
     if data.task == "classification":
         pred = predicted_labels(model, x_train)
     else:
         pred = model.predict(x_train)[:, 0]
+    if data.is_table:
+        from learnloop.serving.drift_columns import column_types
+
+        space = data.feature_space
+        if rows is None:
+            rows = np.arange(len(data.y))
+            pred = predicted_labels(model, data.x) if data.task == "classification" else model.predict(data.x)[:, 0]
+        raw = {name: data.columns[name][rows] for name in space.column_names}
+        reference = reference_statistics(raw, pred, column_types=column_types(space), task=data.task)
+    else:
+        reference = reference_statistics(x_train, pred, feature_names=list(data.feature_names), task=data.task)
     model.metadata.update({
         "dataset": data.name, "task": data.task, "target": data.target_name,
         "feature_names": list(data.feature_names),
         "classes": None if classes is None else [c if isinstance(c, (int, float, str)) else str(c) for c in classes],
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "reference_statistics": reference_statistics(x_train, pred, feature_names=list(data.feature_names),
-                                                     task=data.task),
+        "reference_statistics": reference,
     })
     if data.is_table:
         model.metadata.update({
@@ -182,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     stages("saving the model and the report")
     model, splits = found["model"], found["splits"]
     classes = found["results"]["classes"] if data.classes is None else data.classes
-    describe_model(model, data, splits.train.x, classes)
+    describe_model(model, data, splits.train, classes)
     if data.is_table:
         network, model = model, attach_pipeline(model, data.feature_space)
         model.metadata = network.metadata
