@@ -170,7 +170,8 @@ def test_activations_compare_equal_to_learnloops_and_return_tensors():
     assert layer.activation == relu and relu == layer.activation
     assert Dense(2, activation="sigmoid").activation == sigmoid
     assert sigmoid != relu
-    assert isinstance(sigmoid(np.zeros(2)), tf.Tensor)
+    assert isinstance(sigmoid(np.zeros(2)), tf.Tensor) and sigmoid(np.zeros(2)).dtype == np.float64
+    assert sigmoid(0.5).dtype == np.float32 and sigmoid([0.0, 1.0]).dtype == np.float32
     assert tf.keras.activations.relu(np.array([-1.0, 2.0]), alpha=0.5).numpy().tolist() == [-0.5, 2.0]
 
 
@@ -197,8 +198,9 @@ def test_functional_chain_becomes_a_sequential_model():
     inputs = tf.keras.Input(shape=(4,))
     hidden = Dense(3, activation="relu", name="hidden")(inputs)
     outputs = Dense(2, name="out")(hidden)
-    model = tf.keras.Model(inputs=inputs, outputs=outputs, name="chain")
+    model = tf.keras.Model(inputs=inputs, outputs=outputs)
     assert isinstance(model, tf.keras.Model) and [layer.name for layer in model.layers] == ["hidden", "out"]
+    assert model.name == "model"
     assert model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
     assert model.predict(np.ones((5, 4))).shape == (5, 2)
 

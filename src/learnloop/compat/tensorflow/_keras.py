@@ -17,8 +17,10 @@ import learnloop
 from learnloop import activations as act
 from learnloop import callbacks, config, initializers, layers, losses, metrics, optimizers, regularizers
 from learnloop.compat.tensorflow._missing import HINTS, namespace
+from learnloop.compat.tensorflow._ops import convert_to_tensor
 from learnloop.compat.tensorflow._tensor import named, plain, wrap
 from learnloop.errors import LearnloopError
+from learnloop.layers.base import unique_name
 from learnloop.models import Sequential as _Sequential
 from learnloop.shapes import SymbolicTensor
 
@@ -150,7 +152,7 @@ def _functional(inputs=None, outputs=None, name=None, **kwargs) -> Sequential:
                                  "next (no branches or merges).")
         chain.append(layer)
         tensor = layer.input
-    return Sequential([inputs] + chain[::-1], name=name)
+    return Sequential([inputs] + chain[::-1], name=name or unique_name("model"))     # Keras names it "model"
 
 
 def adopt(model):
@@ -188,7 +190,7 @@ class Activation:
         for keras_name, name in self.arguments.items():
             if keras_name in kwargs:
                 kwargs[name] = kwargs.pop(keras_name)
-        return wrap(self.fn(plain(x), *args, **kwargs))
+        return wrap(self.fn(plain(convert_to_tensor(x)), *args, **kwargs))   # Python floats: float32, as in TF
 
     def __eq__(self, other) -> bool:
         return other is self.fn or (isinstance(other, Activation) and other.fn is self.fn)
