@@ -177,3 +177,10 @@ def test_a_model_starting_with_a_lookup_layer_trains_saves_and_loads(tmp_path):
     model.save(tmp_path / "m.zip")
     loaded = learnloop.load_model(tmp_path / "m.zip")
     assert_allclose(loaded.predict(np.array(["dog", "bird"], dtype=object)), before, rtol=1e-6)
+
+
+def test_a_list_of_one_row_dict_encodes_like_its_columns():
+    space = _space()
+    space.adapt(RAW)
+    row = {"float_values": 0.25, "string_values": "two", "int_values": 7}
+    assert_array_equal(space([row]), space({k: [v] for k, v in row.items()}))

@@ -225,8 +225,9 @@ class FeatureSpace(Layer):
     def encode(self, data, where: str = "FeatureSpace") -> Array | dict[str, Array]:
         """The encoded features of ``data``: (n, d) float array (concat) or dict name -> (n, k) (dict mode)."""
         self._check_adapted(where)
-        if type(data) is dict and self.output_mode == "concat":      # one request's row: the planned fast path
-            encoded = self._encode_one_row(data)
+        one = data[0] if type(data) is list and len(data) == 1 and type(data[0]) is dict else data
+        if type(one) is dict and self.output_mode == "concat":       # one request's row: the planned fast path
+            encoded = self._encode_one_row(one)
             if encoded is not None:
                 return encoded
         columns = self._columns(data, where)
