@@ -101,6 +101,7 @@ def test_run_on_a_csv_with_missing_values_and_a_group(tmp_path, rng):
                  "--quick", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["task"] == "classification" and "fairness" in report
+    assert {"LL-FAIRNESS-GAP", "LL-FAIRNESS-NOISE"} & {f["code"] for f in report["findings"]}   # gaps with intervals
     assert any("imputed" in note for note in report["notes"])
     assert [c["kind"] for c in report["columns"]] == ["numeric", "numeric", "categorical"]
     model = learnloop.load_model(out / "model.zip")

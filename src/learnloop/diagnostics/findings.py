@@ -204,8 +204,10 @@ def _data_finding(lc) -> Finding | None:
         summary = (f"The learning curve is flat within noise: doubling the training set would lower J_cv by "
                    f"{_g(gain.estimate)} {_ci(gain)}, under a tenth of J_cv {_g(lc.j_cv[-1])}.")
         return Finding("LL-DATA-FLAT", summary, evidence, (Advice(A.HOLD_DATA, summary, 1),))
-    summary = (f"Doubling the training set would lower J_cv by {_g(gain.estimate)} {_ci(gain)}: that interval "
-               f"reaches no gain and also gains above a tenth of J_cv {_g(lc.j_cv[-1])}, so the curve cannot tell.")
+    drop = law.recent_drop()
+    summary = (f"The learning curve cannot tell whether more data helps: the last doubling of the data lowered J_cv "
+               f"by {_g(drop.estimate)} {_ci(drop)}, an interval that reaches no drop, and doubling it again could "
+               f"save up to {_g(gain.high)}, more than a tenth of J_cv {_g(lc.j_cv[-1])}.")
     return Finding("LL-DATA-UNCLEAR", summary, evidence)
 
 
@@ -234,8 +236,8 @@ def _sweep_finding(vc, knob: str) -> Finding | None:
     if not effect.measurable:
         summary = (f"{name.capitalize()} has no measurable effect: J_cv spans {_g(float(vc.j_cv.min()))}-"
                    f"{_g(float(vc.j_cv.max()))} across the values tried ({_g(spread)}), within the noise of the cv "
-                   f"set (one standard error {_g(se)}; no difference from the best has a simultaneous interval "
-                   f"wholly above 0 and beyond that). The sweep recommends nothing about {name}. {chose}")
+                   f"set: no value's J_cv lies above the lowest by more than one standard error ({_g(se)}) with a "
+                   f"simultaneous 95% interval wholly above 0. The sweep recommends nothing about {name}. {chose}")
         return Finding(f"LL-{knob}-NO-EFFECT", summary, evidence)
     worst = int(max(effect.worse, key=lambda i: effect.differences[i]))
     ci = effect.intervals[worst]
