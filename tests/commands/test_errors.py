@@ -77,6 +77,15 @@ def test_an_npz_without_names_feeds_a_model_trained_on_named_pixels(digits_model
     text = capsys.readouterr().out
     assert f"{len(wrong)} of 400 cv examples misclassified" in text
     assert not (out / "misclassified.png").exists()                  # flat rows without images are not pictures
+    # A table for the same array model: the columns named in its metadata, the last column the labels.
+    cv = np.load(folder / "cv.npz")
+    names = model.metadata["feature_names"]
+    table = {**{n: cv["x"][:, names.index(n)] for n in names[::-1]}, "digit": cv["y"]}   # any column order
+    from learnloop.data.tables import write_table
+
+    write_table(table, folder / "cv.csv")
+    assert main(["errors", str(folder / "named.zip"), "--data", str(folder / "cv.csv"), "--out", str(out)]) == 0
+    assert f"{len(wrong)} of 400 cv examples misclassified" in capsys.readouterr().out
 
 
 # ---- table models: raw rows in, original labels and raw values out ---------------------------------------------

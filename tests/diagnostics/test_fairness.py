@@ -199,3 +199,20 @@ def test_unknown_method_is_an_error():
     report = audit([0, 1], [0, 1], ["a", "b"])
     with pytest.raises(LearnloopError, match=r"method must be one of \['between_groups', 'to_overall'\]"):
         report.difference("max")
+
+
+def test_regression_metrics_by_group_match_scikit_learn_and_skip_the_classification_summaries():
+    y_true = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    y_pred = np.array([1.5, 2.0, 2.0, 4.0, 7.0, 6.5])
+    groups = np.array(["a", "a", "a", "b", "b", "b"])
+    report = audit(y_true, y_pred, {"region": groups}, ["mae", "mse", "mean_prediction"], pos_label=None)
+    for g in ("a", "b"):
+        mask = groups == g
+        assert report.by_group[g]["mae"] == pytest.approx(skm.mean_absolute_error(y_true[mask], y_pred[mask]))
+        assert report.by_group[g]["mse"] == pytest.approx(skm.mean_squared_error(y_true[mask], y_pred[mask]))
+        assert report.by_group[g]["mean_prediction"] == pytest.approx(y_pred[mask].mean())
+    assert report.by_group["a"]["mae"] == pytest.approx(0.5)                  # (0.5 + 0 + 1) / 3, by hand
+    assert report.difference()["mae"] == pytest.approx(2.5 / 3 - 0.5)        # b: (0 + 2 + 0.5) / 3
+    assert report.regression and report.to_dict()["demographic_parity_difference"] is None
+    text = str(report)
+    assert "Fairness audit by region: 6 samples, 2 groups" in text and "demographic parity" not in text

@@ -109,9 +109,11 @@ class Labelled:
         return len(self.y)
 
 
-def load_labelled(path, view: ModelView, target: str | None, groups=(), encoding: str | None = None) -> Labelled:
+def load_labelled(path, view: ModelView, target: str | None, groups=(), encoding: str | None = None,
+                  last_is_target: bool = False) -> Labelled:
     """Read ``path`` (a table, or an .npz with x, y and optional images) for ``view``'s model.
 
+    The target is ``target``, else the model's target column, else (with ``last_is_target``) the last column.
     Rows whose target or group value is missing are left out (counted in ``left_out``); the target is mapped to
     the model's classes (see the module docstring).
     """
@@ -125,7 +127,7 @@ def load_labelled(path, view: ModelView, target: str | None, groups=(), encoding
     table = read_table(path, encoding=encoding)
     columns, notes = _name_columns(table.columns, view, path, table.notes)
     header = list(columns)
-    target = target or (view.target if view.target in columns else None)
+    target = target or (view.target if view.target in columns else header[-1] if last_is_target else None)
     if target is None:
         raise LearnloopError(f"{path}: pass --target with the column that holds the true labels; the columns are "
                              f"{header}.")

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     view = ModelView.of(model)
-    data = load_labelled(args.data, view, args.target, encoding=args.encoding)
+    data = load_labelled(args.data, view, args.target, encoding=args.encoding, last_is_target=True)
     analysis = analyse(view, data, tags=args.tags, sample_size=args.sample_size, seed=args.seed,
                        threshold=args.threshold)
     print(f"model {args.model}: {view.describe()}")
