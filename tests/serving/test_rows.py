@@ -10,11 +10,17 @@ import numpy as np
 import orjson
 import pytest
 from numpy.testing import assert_allclose
-from serving_helpers import TABLE_FIELDS, table_rows
+from serving_helpers import TABLE_FIELDS, TestClient, table_rows, train_table_model
 
+import learnloop
+from learnloop import Sequential
 from learnloop.cli import main
+from learnloop.layers import Dense
+from learnloop.layers.feature_space import FeatureSpace
 from learnloop.saving import load_model
 from learnloop.serving import logquery
+from learnloop.serving.app import create_app
+from learnloop.serving.registry import served_model
 
 PREDICT = "/v1/models/table:predict"
 
@@ -217,10 +223,38 @@ def test_several_models_each_get_their_request_schema(make_table_client, table_m
 
 
 def test_whole_float_class_labels_are_served_as_integers(table_model_file, tmp_path):
-    from learnloop.serving.registry import served_model
-
     model = load_model(table_model_file)
     model.metadata["classes"] = [1.0, 3.0]
     assert served_model("t", table_model_file, model).classes == [1, 3]
     model.metadata["classes"] = [np.int64(2), np.str_("b")]
     assert served_model("t", table_model_file, model).classes == [2, "b"]
+
+
+def test_a_new_table_model_version_is_served_and_monitored(make_table_client, table_model_file, tmp_path):
+    path = tmp_path / "table.llm"
+    path.write_bytes(table_model_file.read_bytes())
+    client = make_table_client({"table": path})
+    rows = table_rows(10)
+    old = client.post(PREDICT, json={"instances": rows}).json()["model_version"]
+    train_table_model(path, seed=3, epochs=2)
+    reloaded = client.post("/v1/models/table:reload").json()
+    assert reloaded["swapped"] and reloaded["previous_version"] == old
+    r = client.post(PREDICT, json={"instances": rows})
+    assert r.status_code == 200 and r.json()["model_version"] == reloaded["model_version"]
+    report = client.get("/v1/models/table/monitor").json()
+    assert report["model_version"] == reloaded["model_version"] and report["drift"]["window_size"] >= 10
+    assert client.get("/openapi.json").json()["components"]["schemas"]["table.Row"]["required"]
+
+
+def test_a_value_that_encodes_to_infinity_is_a_422_naming_its_field(tmp_path):
+    space = FeatureSpace({"x": FeatureSpace.float_rescaled(scale=1e10), "c": FeatureSpace.string_categorical()})
+    space.adapt({"x": [1.0, 2.0], "c": ["a", "b"]})
+    model = Sequential([space, Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss=learnloop.losses.SparseCategoricalCrossentropy())
+    model.fit({"x": [1.0, 2.0], "c": ["a", "b"]}, np.array([0, 1]), epochs=1, verbose=0)
+    model.save(tmp_path / "m.llm")
+    with TestClient(create_app({"m": tmp_path / "m.llm"}, log_db=tmp_path / "log.sqlite", watch_interval=0)) as c:
+        assert c.post("/v1/models/m:predict", json={"instances": [{"x": 1.5, "c": "a"}]}).status_code == 200
+        r = c.post("/v1/models/m:predict", json={"inputs": {"x": [1.0, 1e30], "c": ["a", "zzz"]}})
+        assert r.status_code == 422 and r.json()["field"] == "inputs.x[1]" and "not finite" in r.json()["detail"]
+        assert c.get("/v1/models/m").json()["ignored_fields"] == []

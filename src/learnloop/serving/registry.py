@@ -113,15 +113,18 @@ class ServedModel:
         encodes to a non-finite number, is a 422 naming its field."""
         schema = self.schema
         try:
-            x = schema.feature_space.encode(schema.columns(parsed), "predict")
-            for layer in schema.after:                      # preprocessing layers after the FeatureSpace, if any
-                x = layer(x)
+            with np.errstate(all="ignore"):                 # an overflow shows up as a non-finite value, named below
+                x = schema.feature_space.encode(schema.columns(parsed), "predict")
+                for layer in schema.after:                  # preprocessing layers after the FeatureSpace, if any
+                    x = layer(x)
         except FeatureValueError as exc:
             where = parsed.where(exc.row or 0, exc.column)
             raise APIError(422, f"{where}: {exc}", field=where, expected=exc.expected) from None
         if x.dtype != self.dtype:
             x = np.asarray(x).astype(self.dtype)
-        if not np.isfinite(x).all():
+        # a float64 sum of float32 values cannot overflow: it is non-finite only when some value is
+        finite = math.isfinite(x.sum(dtype=np.float64)) if x.dtype == np.float32 else bool(np.isfinite(x).all())
+        if not finite:
             row, col = (int(i) for i in np.argwhere(~np.isfinite(x.reshape(x.shape[0], -1)))[0])
             owner = self.schema.owner
             where = parsed.where(row, owner[col] if col < len(owner) and x.ndim == 2 else "?")
@@ -206,8 +209,7 @@ def served_model(name: str, path: Path, model) -> ServedModel:
     if space is not None:
         from learnloop.serving.rows import RowSchema, example_values
 
-        schema = RowSchema(space, metadata, example_values(space, reference))
-        schema.after = list(model.preprocessing_layers[1:])
+        schema = RowSchema(space, metadata, example_values(space, reference), after=model.preprocessing_layers[1:])
     return ServedModel(
         name=name, path=path, model=model, version=file_version(path),
         loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -86,14 +86,15 @@ class RowSchema:
         feature_space: the model's (adapted) FeatureSpace.
         metadata: the model's metadata (``columns``, ``target``, ``group_columns`` name the ignored fields).
         examples: field -> an example value (e.g. the training median or most frequent category).
+        after: the model's preprocessing layers after the FeatureSpace, if any (applied by the registry).
     """
 
-    def __init__(self, feature_space, metadata: dict | None = None, examples: dict | None = None):
+    def __init__(self, feature_space, metadata: dict | None = None, examples: dict | None = None, after=()):
         metadata = metadata or {}
         examples = examples or {}
         schema = feature_space.input_schema()
         self.feature_space = feature_space
-        self.after: list = []          # the model's preprocessing layers after the FeatureSpace (set by the registry)
+        self.after = list(after)
         self.fields = {name: Field(name, spec["type"], bool(spec["nullable"]), examples.get(name, _default(spec)))
                        for name, spec in schema.items()}
         self.names = list(self.fields)
