@@ -89,3 +89,15 @@ def test_dispatch_by_kind_of_loss(rng):
         iv.mean_interval(np.ones((3, 2)))
     with pytest.raises(LearnloopError, match="finite"):
         iv.mean_interval([0.1, np.nan])
+
+
+def test_resamples_are_reused_and_streamed_past_the_cache(rng, monkeypatch):
+    losses = rng.exponential(size=3000)
+    first = iv.bootstrap_means(losses, n_boot=300, seed=5)
+    np.testing.assert_allclose(iv.bootstrap_means(2 * losses, n_boot=300, seed=5), 2 * first)   # same resamples
+    monkeypatch.setattr(iv, "_CACHE_BYTES", 1000)
+    monkeypatch.setattr(iv, "_CHUNK_VALUES", 50_000)
+    streamed = iv.bootstrap_means(losses, n_boot=300, seed=6)
+    assert np.std(streamed) == pytest.approx(losses.std() / np.sqrt(3000), rel=0.15)
+    intervals = iv.mean_intervals(np.stack([losses, losses + 1.0]))
+    assert intervals[1].low == pytest.approx(intervals[0].low + 1.0)        # one bootstrap for both rows

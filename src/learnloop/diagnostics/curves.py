@@ -44,7 +44,11 @@ def sweep_kind(name: str) -> str | None:
 
 
 def _intervals(losses, level: float) -> list[iv.Interval] | None:
-    return None if losses is None else [iv.mean_interval(row, level) for row in losses]
+    if losses is None:
+        return None
+    if isinstance(losses, tuple):                    # a learning curve's training rows: one size each
+        return [iv.mean_interval(row, level) for row in losses]
+    return iv.mean_intervals(losses, level)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,7 +126,6 @@ class LearningCurve:
                "kind": self.kind, "baseline": self.baseline, "cv_still_falling": self.cv_still_falling}
         if self.cv_losses is not None:
             out["j_cv_intervals"] = [ci.as_list() for ci in self.j_cv_intervals]
-            out["j_train_intervals"] = [ci.as_list() for ci in self.j_train_intervals or []]
             out["more_data"] = self.more_data
             if self.law is not None:
                 out["power_law"] = self.law.as_dict()
@@ -245,8 +248,6 @@ class ValidationCurve:
             out.update({"chosen_index": self.chosen_index, "chosen_value": self.chosen_value,
                         "j_cv_intervals": [ci.as_list() for ci in self.j_cv_intervals],
                         "effect": self.effect.as_dict()})
-            if self.train_losses is not None:
-                out["j_train_intervals"] = [ci.as_list() for ci in self.j_train_intervals]
         return out
 
     def plot(self, path=None, ax=None):

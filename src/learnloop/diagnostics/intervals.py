@@ -23,6 +23,7 @@ Every interval is an :class:`Interval` with its estimate, bounds, method and lev
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +34,8 @@ from learnloop.errors import LearnloopError
 LEVEL = 0.95
 N_BOOT = 1000
 _CHUNK_VALUES = 4_000_000          # resampled indices drawn at once: bounds the bootstrap's memory (~32 MB)
+_CACHE_BYTES = 64_000_000          # resample counts kept for reuse: the loop scores a handful of sets many times
+_counts_cache: OrderedDict = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -180,11 +183,46 @@ def bonett_price(a, b, level: float = LEVEL) -> Interval:
 
 
 # ---- bootstrap -----------------------------------------------------------------------------------------------
+def _draw_counts(rng, m: int, b: int) -> np.ndarray:
+    """(b, m) uint8: how often each of m examples appears in each of b resamples."""
+    draws = rng.integers(0, m, size=(b, m))
+    draws += np.arange(b)[:, None] * m
+    block = np.bincount(draws.ravel(), minlength=b * m)
+    assert block.max() < 256                         # 256 copies of one example in a resample of m: never
+    return block.reshape(b, m).astype(np.uint8)
+
+
+def _resample_counts(m: int, n_boot: int, seed: int, stream: int):
+    """Yields (start, counts) blocks of the (n_boot, m) resample counts.
+
+    The same (m, n_boot, seed, stream) always gives the same resamples, and the last few fitting in 64 MB are kept,
+    so the costs scored on one set of examples (J_cv of each value of a sweep, of each size of a learning curve, of
+    the chosen model) reuse one draw: drawing n_boot x m indices is what a bootstrap over many examples spends its
+    time on."""
+    key = (m, n_boot, seed, stream)
+    if key in _counts_cache:
+        _counts_cache.move_to_end(key)
+        yield 0, _counts_cache[key]
+        return
+    rng = np.random.default_rng([int(seed), int(stream), m])
+    rows = max(1, min(n_boot, _CHUNK_VALUES // m))
+    if n_boot * m > _CACHE_BYTES:                    # too many to keep: stream them
+        for start in range(0, n_boot, rows):
+            yield start, _draw_counts(rng, m, min(rows, n_boot - start))
+        return
+    counts = np.concatenate([_draw_counts(rng, m, min(rows, n_boot - start)) for start in range(0, n_boot, rows)])
+    _counts_cache[key] = counts
+    while sum(c.nbytes for c in _counts_cache.values()) > _CACHE_BYTES:
+        _counts_cache.popitem(last=False)
+    yield 0, counts
+
+
 def bootstrap_means(losses, n_boot: int = N_BOOT, seed: int = 0, stream: int = 0) -> np.ndarray:
     """Means of ``n_boot`` resamples (with replacement) of the rows of ``losses``.
 
-    All columns of a (m, k) matrix share each resample, so differences between columns are paired bootstraps;
-    use different ``stream`` values for samples that must be resampled independently. When few distinct rows
+    All columns of a (m, k) matrix share each resample, so differences between columns are paired bootstraps.
+    The resamples depend only on (m, n_boot, seed, stream): calls on losses of the same m examples pair up too,
+    and samples that must be resampled independently take different ``stream`` values. When few distinct rows
     exist (0/1 errors: at most 2^k patterns), a resample is drawn as multinomial counts of the patterns, which is
     the same distribution at a fraction of the cost.
 
@@ -202,18 +240,17 @@ def bootstrap_means(losses, n_boot: int = N_BOOT, seed: int = 0, stream: int = 0
     m = len(matrix)
     if m == 0:
         raise LearnloopError("bootstrap_means expects at least one example; got none.")
-    rng = np.random.default_rng([int(seed), int(stream), m])
-    patterns, counts = np.unique(matrix, axis=0, return_counts=True)
-    if len(patterns) <= max(1, m // 8):
+    binary = bool(np.all((matrix == 0) | (matrix == 1)))
+    patterns, counts = np.unique(matrix, axis=0, return_counts=True) if binary else (matrix, None)
+    if binary and len(patterns) <= max(1, m // 8):
+        rng = np.random.default_rng([int(seed), int(stream), m, 1])
         out = rng.multinomial(m, counts / m, size=n_boot) @ patterns
     else:
         out = np.empty((n_boot, matrix.shape[1]))
         rows = max(1, min(n_boot, _CHUNK_VALUES // m))
-        for start in range(0, n_boot, rows):
-            b = min(rows, n_boot - start)
-            draws = rng.integers(0, m, size=(b, m))
-            draws += np.arange(b)[:, None] * m
-            out[start:start + b] = np.bincount(draws.ravel(), minlength=b * m).reshape(b, m) @ matrix
+        for offset, block in _resample_counts(m, n_boot, seed, stream):
+            for start in range(0, len(block), rows):
+                out[offset + start:offset + start + rows] = block[start:start + rows].astype(np.float64) @ matrix
     out /= m
     return out[:, 0] if flat else out
 
@@ -241,6 +278,16 @@ def mean_interval(losses, level: float = LEVEL, n_boot: int = N_BOOT, seed: int 
     return bootstrap(a, level, n_boot, seed)
 
 
+def mean_intervals(losses, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = 0) -> list[Interval]:
+    """:func:`mean_interval` of each row of a (k, m) matrix of losses on the same m examples (a sweep's cv
+    losses), with one bootstrap for all the rows."""
+    matrix = np.asarray(losses, dtype=np.float64)
+    if all(is_binary(row) for row in matrix):
+        return [wilson(int(row.sum()), row.size, level) for row in matrix]
+    replicates = bootstrap_means(matrix.T, n_boot, seed)
+    return [percentile(replicates[:, j], row.mean(), "bootstrap", level, row.size) for j, row in enumerate(matrix)]
+
+
 def paired_difference(a, b, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = 0) -> Interval:
     """Interval of ``mean(a) - mean(b)`` for two sets of losses on the same examples (same order)."""
     a, b = as_losses(a, "paired_difference"), as_losses(b, "paired_difference")
@@ -257,7 +304,8 @@ def unpaired_difference(a, b, level: float = LEVEL, n_boot: int = N_BOOT, seed: 
     a, b = as_losses(a, "unpaired_difference"), as_losses(b, "unpaired_difference")
     if is_binary(a) and is_binary(b):
         return newcombe(int(a.sum()), a.size, int(b.sum()), b.size, level)
-    replicates = bootstrap_means(a, n_boot, seed, stream=1) - bootstrap_means(b, n_boot, seed, stream=2)
+    # sets of different sizes draw different resamples anyway; equal sizes need a second stream to be independent
+    replicates = bootstrap_means(a, n_boot, seed) - bootstrap_means(b, n_boot, seed, stream=int(a.size == b.size))
     return percentile(replicates, a.mean() - b.mean(), "independent bootstraps", level, a.size + b.size)
 
 

@@ -81,7 +81,7 @@ class ModelSelection:
 
     @cached_property
     def j_cv_intervals(self) -> list[iv.Interval] | None:
-        return None if self.cv_losses is None else [iv.mean_interval(row) for row in self.cv_losses]
+        return None if self.cv_losses is None else iv.mean_intervals(self.cv_losses)
 
     @cached_property
     def j_test_interval(self) -> iv.Interval | None:

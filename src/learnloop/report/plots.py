@@ -78,11 +78,10 @@ def _law(ax, curve) -> None:
 
 def plot_learning_curve(curve, path=None, ax=None, baseline: float | None = None):
     """J_train and J_cv against the training-set size m (baseline as a dashed line when known); with per-example
-    losses, their 95% intervals as bands and the fitted power law extrapolated to twice the data."""
+    losses, J_cv's 95% intervals as a band and the fitted power law extrapolated to twice the data."""
     ax, fig = _axes(ax)
     ax.plot(curve.sizes, curve.j_train, **TRAIN_STYLE)
     ax.plot(curve.sizes, curve.j_cv, **CV_STYLE)
-    _band(ax, curve.sizes, getattr(curve, "j_train_intervals", None), TRAIN_STYLE["color"])
     _band(ax, curve.sizes, getattr(curve, "j_cv_intervals", None), CV_STYLE["color"])
     _law(ax, curve)
     _baseline(ax, baseline if baseline is not None else curve.baseline)
