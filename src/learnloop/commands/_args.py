@@ -85,3 +85,11 @@ def column_names(text: str) -> list[str]:
     if repeated:
         raise argparse.ArgumentTypeError(f"column names must be unique; {repeated} repeat")
     return names
+
+
+def delimiter(text: str) -> str:
+    """A table's delimiter: one character (``\\t`` for a tab), or "whitespace" for runs of spaces."""
+    text = {"\\t": "\t", "tab": "\t", "space": " "}.get(text, text)
+    if text != "whitespace" and len(text) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character (or 'tab', 'space', 'whitespace'); got {text!r}")
+    return text

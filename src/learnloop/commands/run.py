@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from learnloop.commands._args import codec, column_names, error_level, jobs, non_negative_int, output_folder
+from learnloop.commands._args import (
+    codec,
+    column_names,
+    delimiter,
+    error_level,
+    jobs,
+    non_negative_int,
+    output_folder,
+)
 
 
 def register(subparsers) -> None:
@@ -45,6 +53,8 @@ def register(subparsers) -> None:
     p.add_argument("--drop", action="append", default=[], metavar="COL", help="leave this column out; repeatable")
     p.add_argument("--names", type=column_names, metavar="A,B,...",
                    help="column names for a table without a header (or to replace its header), comma-separated")
+    p.add_argument("--delimiter", metavar="CHAR", type=delimiter,
+                   help="the table's delimiter: one character, or 'whitespace' for runs of spaces (default: sniffed)")
     p.add_argument("--encoding", metavar="CODEC", type=codec,
                    help="the table's text encoding, e.g. latin-1 (default: detected)")
     p.add_argument("--out", default="learnloop-report", type=output_folder,
@@ -172,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
     stages(f"loading {args.data}")
     data = load_dataset(args.data, target=args.target, task=args.task, missing=args.missing,
                         group_columns=args.group or None, categorical=args.categorical, numeric=args.numeric,
-                        drop=args.drop, encoding=args.encoding, names=args.names)
+                        drop=args.drop, encoding=args.encoding, names=args.names,
+                        delimiter=args.delimiter)
     for note in data.notes:
         print(f"      note: {note}")
     for decision in data.decisions:

@@ -1,4 +1,7 @@
-"""Data: splits into train / cross-validation / test."""
+"""Data: splits into train / cross-validation / test, augmentation, and reading people's tables.
+
+``read_table`` (pyarrow) and ``load_dataset`` load on first use, so ``import learnloop.data`` stays light.
+"""
 
 from learnloop.data.splits import Split, Splits, train_cv_test_split, train_test_split
 
@@ -8,3 +11,16 @@ from learnloop.data import augment  # noqa: E402  (the module: augment.rotate, a
 from learnloop.data.synthetic import synthetic_digits  # noqa: E402
 
 __all__ += ["augment", "synthetic_digits"]
+
+_LAZY = {"read_table": "learnloop.data.tables", "write_table": "learnloop.data.tables",
+         "Table": "learnloop.data.tables", "load_dataset": "learnloop.data.datasets",
+         "Dataset": "learnloop.data.datasets", "decide_columns": "learnloop.data.column_types"}
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'learnloop.data' has no attribute {name!r}")

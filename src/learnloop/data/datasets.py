@@ -67,7 +67,8 @@ class Dataset:
 
 def load_dataset(source: str, target: str | None = None, task: str = "auto", missing: str = "error",
                  group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
-                 encoding: str | None = None, names: list[str] | None = None) -> Dataset:
+                 encoding: str | None = None, names: list[str] | None = None,
+                 delimiter: str | None = None) -> Dataset:
     """Load a bundled set by name, an ``.npz`` file, or a table file by path.
 
     Args:
@@ -80,6 +81,7 @@ def load_dataset(source: str, target: str | None = None, task: str = "auto", mis
         categorical, numeric, drop: table columns forced to be categorical, numeric, or left out.
         encoding: the table's text encoding (default: detected).
         names: column names for a table (replacing its header, or naming a headerless file's columns).
+        delimiter: the table's delimiter, one character or "whitespace" (default: sniffed).
     """
     if task not in ("auto", "classification", "regression"):
         raise LearnloopError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}.")
@@ -88,7 +90,8 @@ def load_dataset(source: str, target: str | None = None, task: str = "auto", mis
         return _load_npz(path, task)
     if path.exists() or path.suffix or len(path.parts) > 1:
         return load_table(path, target=target, task=task, missing=missing, group_columns=group_columns,
-                          categorical=categorical, numeric=numeric, drop=drop, encoding=encoding, names=names)
+                          categorical=categorical, numeric=numeric, drop=drop, encoding=encoding, names=names,
+                          delimiter=delimiter)
     return _load_bundled(source, task)
 
 
@@ -172,7 +175,8 @@ def _finish(name, x, y, task, feature_names, target_name, images=None, groups=No
 
 def load_table(path, target: str | None = None, task: str = "auto", missing: str = "error",
                group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=(),
-               encoding: str | None = None, names: list[str] | None = None) -> Dataset:
+               encoding: str | None = None, names: list[str] | None = None,
+               delimiter: str | None = None) -> Dataset:
     """Read a table (delimited text of any extension, Parquet, Arrow) and decide how each column becomes features.
 
     The columns are typed by :func:`learnloop.data.column_types.decide_columns` (numbers normalized, few-valued text
@@ -187,7 +191,7 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
 
     if missing not in ("error", "drop", "impute"):
         raise LearnloopError(f"missing must be 'error', 'drop' or 'impute'; got {missing!r}.")
-    table = read_table(path, encoding=encoding, names=names)
+    table = read_table(path, encoding=encoding, names=names, delimiter=delimiter)
     columns = table.columns
     header = list(columns)
     if not header or table.n_rows == 0:
@@ -225,7 +229,8 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
         if missing == "error":
             problem = (f"{path}: missing values in {len(gaps)} numeric columns: {detail}; {int(rows.sum())} of "
                        f"{len(rows)} rows are affected.")
-            fix = "to leave those rows out, or {} to fill them with the training median plus a missing-indicator column."
+            fix = "to leave those rows out, or {} to fill them with the training median plus a missing-indicator " \
+                  "column."
             raise LearnloopError(f"{problem} Pass missing='drop' " + fix.format("missing='impute'"),
                                  cli=f"{problem} Pass --missing drop " + fix.format("--missing impute"))
         if missing == "drop":
