@@ -257,4 +257,6 @@ def test_a_value_that_encodes_to_infinity_is_a_422_naming_its_field(tmp_path):
         assert c.post("/v1/models/m:predict", json={"instances": [{"x": 1.5, "c": "a"}]}).status_code == 200
         r = c.post("/v1/models/m:predict", json={"inputs": {"x": [1.0, 1e30], "c": ["a", "zzz"]}})
         assert r.status_code == 422 and r.json()["field"] == "inputs.x[1]" and "not finite" in r.json()["detail"]
+        r = c.post("/v1/models/m:predict", json={"instances": [{"x": 1e30, "c": "a"}]})      # one row: the same
+        assert r.status_code == 422 and r.json()["field"] == "instances[0].x"
         assert c.get("/v1/models/m").json()["ignored_fields"] == []

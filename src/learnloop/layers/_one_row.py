@@ -35,7 +35,9 @@ class OneRowPlan:
 
     def __init__(self, width: int, dtype, numbers: list, lookups: list, float_dtype):
         self.width, self.dtype = width, np.dtype(dtype)
-        self.numbers = [p[:4] for p in numbers]   # (name, impute, fill, indicator position or -1), output order
+        # (name, impute, fill, indicator position or -1, low, high), in output order; values outside [low, high]
+        # could overflow the float dtype, so they take the general path (which warns, as NumPy does)
+        self.numbers = [p[:4] + _bounds(p[5:], float_dtype) for p in numbers]
         self.lookups = lookups                      # (name, kind, impute, layer, table, offset)
         self.positions = np.array([p[4] for p in numbers], dtype=np.intp)
         self.float_dtype = np.dtype(float_dtype)
@@ -50,22 +52,23 @@ class OneRowPlan:
         """(1, width) encoded row, or None when the general path must run (see the module docstring), or
         :data:`STALE` when a lookup's vocabulary was replaced since the plan was made.
 
-        Every value is checked before any arithmetic, so a row the general path refuses never warns here first.
+        Every value is checked before any arithmetic, so a row the general path refuses never warns here first,
+        and a planned row's encoding is always finite.
         """
         for key, value in row.items():
             if type(key) is not str or type(value) not in _PLAIN:
                 return None
         values, ones = [], []
-        for name, impute, fill, indicator in self.numbers:
+        for name, impute, fill, indicator, low, high in self.numbers:
             if name not in row:
                 return None
             v = row[name]
             kind = type(v)
-            if kind is float and v == v:
+            if kind is float and low <= v <= high:                   # NaN fails the comparison
                 values.append(v)
-            elif kind is int and -_INT64 <= v < _INT64:
+            elif kind is int and -_INT64 <= v < _INT64 and low <= v <= high:
                 values.append(float(v))
-            elif (v is None or kind is float) and impute:            # None or NaN
+            elif (v is None or (kind is float and v != v)) and impute:     # None or NaN
                 values.append(fill)
                 if indicator >= 0:
                     ones.append(indicator)
@@ -112,6 +115,19 @@ class OneRowPlan:
             line[self.positions] = x
         line[ones] = 1
         return out
+
+
+def _bounds(stats: tuple, float_dtype) -> tuple[float, float]:
+    """The raw values whose encoding stays within half the float dtype's range: (low, high)."""
+    kind, mean, std, scale, offset = stats
+    limit = float(np.finfo(float_dtype).max) / 2
+    if kind == "norm":
+        reach = limit * min(float(std), 1.0)
+        return max(float(mean) - reach, -limit), min(float(mean) + reach, limit)
+    if abs(offset) > limit / 2:
+        return 0.0, -1.0                                  # an offset that large: every value takes the general path
+    reach = (limit / 2) / max(abs(float(scale)), 1.0)
+    return -reach, reach
 
 
 def _rescale(x: Array, scale: Array, offset: Array) -> Array:

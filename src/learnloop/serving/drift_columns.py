@@ -139,23 +139,6 @@ class ColumnCoder:
     def width(self) -> int:
         return len(self.columns)
 
-    def encode_row(self, row: Mapping) -> tuple[Array, dict[str, int]]:
-        """:meth:`encode` of one row (field -> value): one NumPy call."""
-        text = self._text
-        codes, unseen = [], {}
-        for name, numeric, lookup, fallback, k in self.columns:
-            v = row.get(name)
-            if numeric:
-                codes.append(np.nan if v is None else v)
-            elif v is None:
-                codes.append(k + 2)
-            else:
-                code = lookup.get(v if type(v) is str else text(v), fallback)
-                codes.append(code)
-                if code == k + 1:
-                    unseen[name] = 1
-        return np.array((codes,), dtype=np.float64), unseen
-
     def encode(self, values: Mapping[str, list], n: int) -> tuple[Array, dict[str, int]]:
         """((n, width) codes, column -> unseen values among them) of ``values`` (column -> one value per row)."""
         text = self._text

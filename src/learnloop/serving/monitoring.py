@@ -10,6 +10,7 @@ import asyncio
 import math
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from learnloop.serving.registry import ServedModel
 
 REPORT_TTL = 2.0            # seconds a drift report is reused (it runs a KS test per feature)
 ACCURACY_WINDOW = 5000      # most recent feedback labels in the live accuracy
+PENDING_LIMIT = 256         # row requests queued before they are coded into the drift window
 
 
 class ModelMonitor:
@@ -44,6 +46,8 @@ class ModelMonitor:
         self._lock = threading.Lock()
         self._instances = metrics.instances.labels(served.name)
         self._unseen: dict[str, object] = {}
+        self._pending: deque = deque()   # (ParsedRows, outputs) of row requests not yet coded into the window
+        self._drain_lock = threading.Lock()
         self.served = served
         self.coder = _coder(served)
         self.window = DriftWindow(self._width(served, self.coder), window_size)
@@ -57,6 +61,7 @@ class ModelMonitor:
 
     def use(self, served: ServedModel) -> None:
         """Serve a new version: keep the window unless what it holds changes (input size, reference columns)."""
+        self._drain()                                 # rows queued under the previous version, coded by it
         coder = _coder(served)
         same = (served.schema is None) == (self.served.schema is None) and (
             coder.key == self.coder.key if coder is not None and self.coder is not None else
@@ -110,17 +115,33 @@ class ModelMonitor:
         self.window.add(x.reshape(n, -1), out if classifier else out[:, 0])
 
     def observe_rows(self, parsed, out: np.ndarray, classifier: bool) -> None:
-        """Add a logged row request (:class:`~learnloop.serving.rows.ParsedRows`) and its outputs."""
-        n = parsed.n
-        self._count(n, out, classifier)
+        """Add a logged row request (:class:`~learnloop.serving.rows.ParsedRows`) and its outputs.
+
+        The rows are coded for the window later, many at once (:meth:`_drain`, before each report and every
+        PENDING_LIMIT requests): a request only queues them.
+        """
+        self._count(parsed.n, out, classifier)
         if self.coder is not None:
-            codes, unseen = self.coder.encode_row(parsed.rows[0]) if n == 1 else self.coder.encode(parsed.values, n)
-            self.window.add(codes, out if classifier else out[:, 0])
-            for name, count in unseen.items():
-                counter = self._unseen.get(name)
-                if counter is None:
-                    counter = self._unseen[name] = self.metrics.unseen.labels(self.served.name, name)
-                counter.inc(count)
+            self._pending.append((parsed, out if classifier else out[:, 0]))
+            if len(self._pending) >= PENDING_LIMIT:
+                self._drain()
+
+    def _drain(self) -> None:
+        """Code the queued rows into the window, and count their unseen categories (requests may keep queueing
+        meanwhile: deque appends and pops are atomic)."""
+        with self._drain_lock:
+            coder, pending = self.coder, self._pending
+            items = [pending.popleft() for _ in range(len(pending))]
+            if coder is None or not items:
+                return
+            rows = [row for parsed, _ in items for row in parsed.rows]
+            codes, unseen = coder.encode({name: [row.get(name) for row in rows] for name in coder.names}, len(rows))
+            self.window.add(codes, np.concatenate([y for _, y in items]).astype(np.float64, copy=False))
+        for name, count in unseen.items():
+            counter = self._unseen.get(name)
+            if counter is None:
+                counter = self._unseen[name] = self.metrics.unseen.labels(self.served.name, name)
+            counter.inc(count)
 
     def _count(self, n: int, out: np.ndarray, classifier: bool) -> None:
         self.seen += n
@@ -137,6 +158,7 @@ class ModelMonitor:
     def report(self) -> dict:
         """Drift of the window and live accuracy (recomputed at most every REPORT_TTL seconds); sets the gauges."""
         with self._lock:
+            self._drain()
             if self._report is not None and time.monotonic() - self._report_time < REPORT_TTL:
                 return self._report
             served = self.served

@@ -112,6 +112,12 @@ class ServedModel:
         preprocessing layers: the network's input, in its dtype. A value a feature cannot take, or one that
         encodes to a non-finite number, is a 422 naming its field."""
         schema = self.schema
+        if parsed.n == 1 and not schema.after:
+            # FeatureSpace's one-row plan: bit-identical to encode, and finite (values that could overflow take the
+            # general path below); None when it does not apply
+            x = schema.feature_space._encode_one_row(parsed.rows[0])
+            if x is not None:
+                return x if x.dtype == self.dtype else x.astype(self.dtype)
         try:
             with np.errstate(all="ignore"):                 # an overflow shows up as a non-finite value, named below
                 x = schema.feature_space.encode(schema.columns(parsed), "predict")
