@@ -126,7 +126,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._start
-        steps = max(self.params["steps"], 1)
+        steps = max(self.params["steps"] or 1, 1)         # None: a generator's first epoch, length unknown
         if self.verbose == 1 and self._bar is not None:
             self._bar.set_postfix_str(format_logs(logs or {}), refresh=False)
             self._bar.close()

@@ -12,6 +12,7 @@ from learnloop.errors import LearnloopError, NotFittedError
 from learnloop.layers.base import Layer, unique_name
 from learnloop.layers.feature_space import FeatureSpace
 from learnloop.layers.input_layer import InputLayer
+from learnloop.models.batch_sources import Feed, is_batch_source, predict_feed
 from learnloop.models.summary import format_summary
 from learnloop.models.training import Trainer
 from learnloop.shapes import SymbolicTensor
@@ -254,8 +255,11 @@ class Sequential(Trainer):
 
         Rows are processed in chunks of ``batch_size`` (default: sized so the largest array of the forward pass
         stays near 3 MB, which gives the same numbers as Keras's 32-row chunks, faster and in bounded memory).
-        ``verbose`` is accepted for Keras compatibility; prediction prints nothing.
+        ``verbose`` is accepted for Keras compatibility; prediction prints nothing. ``x`` may also be a PyDataset,
+        a generator or an iterable of batches (``x`` or ``(x, ...)``; ``steps`` of them, else one pass).
         """
+        if is_batch_source(x):
+            return predict_feed(self, Feed(x, "predict()", steps), batch_size)
         return self._predict_prepared(self._prepare_x(x, "predict()", finite=False), batch_size)
 
     def _predict_prepared(self, arr: Array, batch_size: int | None = None) -> Array:

@@ -13,9 +13,10 @@ from learnloop import activations as activations_mod
 from learnloop import losses as losses_mod
 from learnloop import metrics as metrics_mod
 from learnloop import optimizers as optimizers_mod
-from learnloop._checks import as_sample_weight, as_targets, check_positive_int
+from learnloop._checks import as_sample_weight, as_targets, check_finite, check_positive_int
 from learnloop.callbacks import Callback, CallbackList, History, ProgressBar
 from learnloop.errors import LearnloopError, NotFittedError
+from learnloop.models.batch_sources import Feed, evaluate_feed, is_batch_source, split_batch
 from learnloop.models.parameters import FlatParameters, signature
 from learnloop.utils import make_rng
 
@@ -35,6 +36,7 @@ class Trainer:
         self.history = None
         self._flat: FlatParameters | None = None
         self._regularized: list = []
+        self._batch_spec: tuple | None = None     # (dtype, input shape, output shape) of a source's batches
 
     # ---- compile -------------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
@@ -97,6 +99,7 @@ class Trainer:
     # ---- parameters ----------------------------------------------------------------------------------------
     def _invalidate(self) -> None:
         self._flat = None
+        self._batch_spec = None
 
     def _parameters(self) -> FlatParameters:
         if self._flat is None or self._flat.signature != signature(self._layers):
@@ -153,6 +156,27 @@ class Trainer:
             sw = self._apply_class_weight(class_weight, y, sw, where, x.dtype)
         return x, y, sw
 
+    def _prepare_batch(self, x, y, where: str, sample_weight=None, class_weight=None):
+        """:meth:`_prepare_xy` for one batch of a source. After the first batch, a batch of arrays of the model's
+        dtype and input shape is checked in a few microseconds (finite inputs and targets, matching lengths) instead
+        of going through the general conversions again."""
+        fast = self._batch_spec
+        if fast is not None and type(x) is np.ndarray and type(y) is np.ndarray and sample_weight is None \
+                and x.dtype == fast[0] and x.shape[1:] == fast[1] and y.dtype.kind in "biuf" \
+                and x.shape[0] == y.shape[0] and x.shape[0]:
+            check_finite(x, where)
+            if y.dtype.kind == "f" and not np.isfinite(y).all():
+                raise LearnloopError(f"{where}: y contains NaN or inf; clean it first.")
+            y = self.loss.prepare(y, np.empty((x.shape[0],) + fast[2], dtype=x.dtype))
+            if class_weight is not None:
+                return x, y, self._apply_class_weight(class_weight, y, None, where, x.dtype)
+            return x, y, None
+        prepared = self._prepare_xy(x, y, where, sample_weight, class_weight)
+        out_shape = tuple(self.output.shape)[1:]
+        if type(x) is np.ndarray and not self._n_prefix and all(isinstance(d, int) for d in out_shape):
+            self._batch_spec = (prepared[0].dtype, prepared[0].shape[1:], out_shape)
+        return prepared
+
     def _apply_class_weight(self, class_weight: dict, y: Array, sw: Array | None, where: str, dtype) -> Array:
         labels = y if y.ndim == 1 else (np.argmax(y, axis=-1) if y.shape[-1] > 1 else (y[:, 0] > 0.5))
         labels = np.asarray(labels).astype(np.intp)
@@ -169,13 +193,21 @@ class Trainer:
             callbacks=None, validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             class_weight: dict | None = None, sample_weight=None, initial_epoch: int = 0,
             steps_per_epoch: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, validation_steps: int | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches of ``batch_size`` (default 32).
+
+        ``x`` may also be a batch source: a :class:`~learnloop.utils.PyDataset`, a generator or another iterable of
+        ``(x, y)`` / ``(x, y, sample_weight)`` batches (see :mod:`learnloop.models.batch_sources` for Keras's
+        epoch semantics); ``validation_data`` may be one too, read for ``validation_steps`` batches.
 
         Returns a :class:`~learnloop.callbacks.History` whose ``history`` dict holds "loss", the metrics and,
         with validation data, "val_loss" and "val_<metric>" per epoch.
         """
         self._require_compiled("fit()")
+        if is_batch_source(x):
+            return self._fit_source(x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                                    class_weight, sample_weight, initial_epoch, steps_per_epoch,
+                                    validation_batch_size, validation_freq, validation_steps)
         batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
         epochs = int(epochs)
         x, y, sw = self._prepare_xy(x, y, "fit()", sample_weight, class_weight)
@@ -186,69 +218,139 @@ class Trainer:
             raise LearnloopError(f"validation_split must be in [0, 1); got {validation_split!r}.")
         val = None
         if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise LearnloopError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight).")
-            val = self._prepare_xy(*validation_data[:2], "fit() validation_data",
-                                   validation_data[2] if len(validation_data) == 3 else None)
+            val = self._validation(validation_data, validation_steps, validation_batch_size)
         elif validation_split:
             n_val = int(x.shape[0] * validation_split)   # Keras takes the last samples, before shuffling
             if n_val == 0 or n_val == x.shape[0]:
                 raise LearnloopError(f"validation_split={validation_split} leaves no training or no validation "
                                      f"samples out of {x.shape[0]}.")
-            val = (x[-n_val:], y[-n_val:], None if sw is None else sw[-n_val:])
+            held = (x[-n_val:], y[-n_val:], None if sw is None else sw[-n_val:])
+            val = lambda: self._evaluate_prepared(*held, batch_size=validation_batch_size)  # noqa: E731
             x, y, sw = x[:-n_val], y[:-n_val], (None if sw is None else sw[:-n_val])
 
         m = x.shape[0]
         steps = -(-m // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        rng = make_rng(None)
+
+        def epoch_batches():
+            order = rng.permutation(m) if shuffle else None
+            xs, ys = (x[order], y[order]) if shuffle else (x, y)
+            ws = None if sw is None else (sw[order] if shuffle else sw)
+            for step in range(steps):
+                start = (step * batch_size) % m
+                yield step, xs[start:start + batch_size], ys[start:start + batch_size], \
+                    None if ws is None else ws[start:start + batch_size]
+
+        self._parameters()
+        return self._train(epoch_batches, val, epochs, int(initial_epoch), steps, verbose, callbacks,
+                           validation_freq)
+
+    def _validation(self, validation_data, validation_steps, validation_batch_size):
+        """A function giving the validation logs of ``validation_data``: (x, y[, sample_weight]) or a source."""
+        if is_batch_source(validation_data):
+            feed = Feed(validation_data, "fit() validation_data", validation_steps)
+            return lambda: evaluate_feed(self, feed)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise LearnloopError("validation_data must be (x_val, y_val), (x_val, y_val, sample_weight), or a "
+                                 "PyDataset / generator of such batches.")
+        val = self._prepare_xy(*validation_data[:2], "fit() validation_data",
+                               validation_data[2] if len(validation_data) == 3 else None)
+        return lambda: self._evaluate_prepared(*val, batch_size=validation_batch_size)
+
+    def _fit_source(self, source, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_batch_size,
+                    validation_freq, validation_steps) -> History:
+        """fit() on a PyDataset, generator or iterable of batches: each batch is checked (and, for a model that
+        starts with a FeatureSpace, encoded) as it arrives."""
+        kind = type(source).__name__
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise LearnloopError(f"fit(): {name}= is not used when x is a {kind} (a batch source); its batches "
+                                     f"carry (x, y) or (x, y, sample_weight).")
+        if validation_split:
+            raise LearnloopError(f"fit(): validation_split needs arrays; x is a {kind}. Pass validation_data= "
+                                 f"(arrays, or a PyDataset / generator with validation_steps=).")
+        feed = Feed(source, "fit()", steps_per_epoch, shuffle, make_rng(None))
+        val = None if validation_data is None else \
+            self._validation(validation_data, validation_steps, validation_batch_size)
+        self._check_output_activation()
+        ready = [self.built]
+        if self.built:
+            self._parameters()
+            if not self.compiled_metrics and self._metric_specs:
+                self._resolve_metrics()
+        what = feed.describe()
+
+        def epoch_batches():
+            for step, batch in feed.epoch():
+                where = f"fit(): batch {step} of the {what}"
+                xb, yb, wb = split_batch(batch, where, needs_targets=True)
+                xb, yb, wb = self._prepare_batch(xb, yb, where, wb, class_weight)
+                if not ready[0]:                    # the first batch built the model
+                    self._parameters()
+                    if not self.compiled_metrics and self._metric_specs:
+                        self._resolve_metrics()
+                    ready[0] = True
+                yield step, xb, yb, wb
+
+        try:
+            return self._train(epoch_batches, val, int(epochs), int(initial_epoch), feed.steps_per_epoch, verbose,
+                               callbacks, validation_freq, feed)
+        finally:
+            feed.close()
+
+    def _train(self, epoch_batches, val, epochs: int, initial_epoch: int, steps: int | None, verbose, callbacks,
+               validation_freq: int, feed: Feed | None = None) -> History:
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()
         cbs = list(callbacks or []) + ([ProgressBar(verbose)] if verbose else []) + [history]
         if any(not isinstance(cb, Callback) for cb in cbs):
             raise LearnloopError("callbacks must be a list of learnloop.callbacks.Callback objects.")
-        callback_list = CallbackList(cbs, self, {"epochs": epochs, "steps": steps, "verbose": verbose})
-
-        self._parameters()
-        rng = make_rng(None)
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        callback_list = CallbackList(cbs, self, params)
         self.stop_training = False
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):   # divergence shows as a NaN loss
-            self._fit_loop(x, y, sw, val, rng, callback_list, batch_size, steps, epochs, int(initial_epoch),
-                           shuffle, validation_freq, validation_batch_size)
+            self._fit_loop(epoch_batches, val, callback_list, params, epochs, initial_epoch, validation_freq, feed)
         self.history = history
         return history
 
-    def _fit_loop(self, x, y, sw, val, rng, callback_list, batch_size, steps, epochs, initial_epoch, shuffle,
-                  validation_freq, validation_batch_size) -> None:
-        m = x.shape[0]
+    def _fit_loop(self, epoch_batches, val, callback_list, params, epochs, initial_epoch, validation_freq,
+                  feed) -> None:
         batch_logs = callback_list.wants_batches
         callback_list.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
+            if feed is not None and feed.exhausted:
+                warnings.warn(f"fit(): the generator was exhausted after epoch {epoch}; training stops there. Pass "
+                              f"steps_per_epoch= with a generator that loops, or a PyDataset, to train for "
+                              f"{epochs} epochs.", UserWarning, stacklevel=4)
+                break
             callback_list.on_epoch_begin(epoch, {})
-            order = rng.permutation(m) if shuffle else None
-            xs, ys = (x[order], y[order]) if shuffle else (x, y)
-            ws = None if sw is None else (sw[order] if shuffle else sw)
             for metric in self.compiled_metrics:
                 metric.reset()
-            total, seen = 0.0, 0
-            for step in range(steps):
-                start = (step * batch_size) % m
-                xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
-                wb = None if ws is None else ws[start:start + batch_size]
+            total, seen, steps_done = 0.0, 0, 0
+            for step, xb, yb, wb in epoch_batches():
                 if batch_logs:
                     callback_list.on_train_batch_begin(step, {})
                 loss, out = self.train_step(xb, yb, wb)
                 n = xb.shape[0]
                 total += loss * n
                 seen += n
+                steps_done += 1
                 for metric in self.compiled_metrics:
                     metric.update(yb, out, wb)
                 if batch_logs:
                     callback_list.on_train_batch_end(step, self._logs(total / seen))
                 if self.stop_training:
                     break
+            if feed is not None:
+                feed.end_epoch()
+                if not seen:                         # a generator that ran out as this epoch began
+                    break
+                if params["steps"] is None:         # learnt from the first pass, as Keras does
+                    params["steps"] = steps_done
             logs = self._logs(total / max(seen, 1))
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_prepared(*val, batch_size=validation_batch_size)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs.update({f"val_{k}": v for k, v in val().items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -275,14 +377,22 @@ class Trainer:
                  steps=None, callbacks=None, return_dict: bool = False):
         """Loss (including regularization penalties) and metrics on ``(x, y)``.
 
+        ``x`` may be a PyDataset, a generator or an iterable of batches (``steps`` of them, else one pass).
         Returns the loss alone when no metrics were compiled, else ``[loss, *metrics]``, or a dict with
         ``return_dict=True``.
         """
         self._require_compiled("evaluate()")
-        x, y, sw = self._prepare_xy(x, y, "evaluate()", sample_weight)
-        if not self.compiled_metrics and self._metric_specs:
-            self._resolve_metrics()
-        logs = self._evaluate_prepared(x, y, sw, batch_size)
+        if is_batch_source(x):
+            for name, value in (("y", y), ("sample_weight", sample_weight)):
+                if value is not None:
+                    raise LearnloopError(f"evaluate(): {name}= is not used when x is a {type(x).__name__} (a batch "
+                                         f"source); its batches carry (x, y) or (x, y, sample_weight).")
+            logs = evaluate_feed(self, Feed(x, "evaluate()", steps), batch_size)
+        else:
+            x, y, sw = self._prepare_xy(x, y, "evaluate()", sample_weight)
+            if not self.compiled_metrics and self._metric_specs:
+                self._resolve_metrics()
+            logs = self._evaluate_prepared(x, y, sw, batch_size)
         verbose = 0 if verbose == "auto" else int(verbose)
         if verbose:
             from learnloop.callbacks import format_logs
