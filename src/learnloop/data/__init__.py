@@ -1,6 +1,8 @@
-"""Data: splits into train / cross-validation / test, augmentation, and reading people's tables.
+"""Data: splits into train / cross-validation / test, augmentation, reading people's tables, and batch sources over
+files larger than memory (``NpyBatches``, ``ParquetBatches``, ``TableStream``).
 
-``read_table`` (pyarrow) and ``load_dataset`` load on first use, so ``import learnloop.data`` stays light.
+``read_table`` (pyarrow), ``load_dataset`` and the batch sources load on first use, so ``import learnloop.data`` stays
+light.
 """
 
 from learnloop.data.splits import Split, Splits, train_cv_test_split, train_test_split
@@ -14,7 +16,9 @@ __all__ += ["augment", "synthetic_digits"]
 
 _LAZY = {"read_table": "learnloop.data.tables", "write_table": "learnloop.data.tables",
          "Table": "learnloop.data.tables", "load_dataset": "learnloop.data.datasets",
-         "Dataset": "learnloop.data.datasets", "decide_columns": "learnloop.data.column_types"}
+         "Dataset": "learnloop.data.datasets", "decide_columns": "learnloop.data.column_types",
+         "NpyBatches": "learnloop.data.streams", "ParquetBatches": "learnloop.data.streams",
+         "TableStream": "learnloop.data.table_stream"}
 __all__ += sorted(_LAZY)
 
 
