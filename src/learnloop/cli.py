@@ -20,6 +20,7 @@ COMMANDS = (
     "learnloop.commands.logs",
     "learnloop.commands.audit",
     "learnloop.commands.export",
+    "learnloop.commands.predict",
 )
 
 
