@@ -10,8 +10,9 @@ operations, element by element), which the tests check on random rows.
 Only the common shapes are planned: ``float``/``float_rescaled``/``float_normalized`` numbers and
 ``string_categorical``/``integer_categorical`` lookups into a one-hot block, concatenated, no crosses. For anything
 else (another preprocessor, a value of another type, a missing value a feature does not impute, an out-of-vocabulary
-value with several OOV indices) :meth:`OneRowPlan.encode` returns ``None`` and the general path runs, with its
-checks and messages.
+value with several OOV indices, a number so large that its encoding could overflow the float type)
+:meth:`OneRowPlan.encode` returns ``None`` and the general path runs, with its checks, messages and warnings. So a
+row the plan encodes never warns and its encoding is finite.
 """
 
 from __future__ import annotations
