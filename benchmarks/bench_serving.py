@@ -472,9 +472,10 @@ The raw row costs what the array costs plus: checking its 15 named fields (13 re
 ignored; an orjson object and one type test per field), the FeatureSpace encoding of one row (its planned path:
 the six numbers normalized in one float32 expression, each category one dict lookup into a preallocated row, about
 10 us where the general per-feature path takes 0.5-1 ms) and the row re-serialized for the log; its drift codes are
-computed 256 queued rows at a time. The array request instead parses {width} floats and checks their float32 range. The in-process
-line is the steadiest measure of that difference; the HTTP rows carry the noise of a shared 2-core machine (hey
-and both servers on it too), where p50 at 32 concurrent is mostly queueing behind the CPU each request takes."""
+computed 256 queued rows at a time. The array request instead parses {width} floats and checks their float32 range.
+The in-process line is the steadiest measure of that difference; the HTTP rows carry the noise of a shared 2-core
+machine (hey and both servers on it too), where p50 at 32 concurrent is mostly queueing behind the CPU each request
+takes."""
 
 NOTES = """\
 Servers: `learnloop` is `learnloop serve` with its defaults (prediction log with synchronous=normal: every 200 is
