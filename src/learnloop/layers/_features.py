@@ -94,9 +94,12 @@ def read_text(values: Array, column: str) -> tuple[Array, Array]:
     if values.dtype.kind in "US":
         out = values.astype(object)
         return out, np.zeros(out.shape, dtype=bool)
+    types = set(map(type, values)) if values.dtype.kind == "O" else {None}
+    if types == {str}:                                # the common case, decided in one pass over the types
+        return values, np.zeros(values.shape, dtype=bool)
+    if types <= {str, type(None)}:
+        return values, np.equal(values, None)
     missing = is_missing(values)
-    if values.dtype.kind == "O" and all(type(v) is str for v in values[~missing]):
-        return values, missing
     out = np.array([None if m else canonical_text(v) for v, m in zip(values.tolist(), missing)], dtype=object)
     return out, missing
 
