@@ -177,14 +177,16 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     lc = learning_curve(partial(net, units, lam), splits, sizes=settings["sizes"], baseline=baseline, **common)
     timings["learning_curve"] = time.perf_counter() - t
 
-    final = diagnosis(lam_curve)
     test_losses = losses(model, splits.test.x, splits.test.y, kind)
     j_test = float(test_losses.mean())
+    t = time.perf_counter()
+    final = diagnosis(lam_curve)
     found = coded.find(final, lambda_curve=lam_curve, size_curve=arch, learning_curve=lc, test_losses=test_losses,
                        n_features=flat.shape[1])
     advice = coded.actions(found)
     test_interval = mean_interval(test_losses)
     intervals = {**{k: v.as_list() for k, v in final.intervals.items()}, "j_test": test_interval.as_list()}
+    timings["intervals_and_findings"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     results = {
         "kind": kind, "classes": None if classes is None else classes.tolist(), "m": int(len(y)),
