@@ -109,7 +109,7 @@ def test_a_falling_learning_curve_says_more_data_helps_on_19_of_20_seeds():
 
 def test_advice_never_contradicts_the_numbers_across_the_cases():
     cases = []
-    for seed in SEEDS:
+    for seed in SEEDS[:8]:                 # 8 seeds x 4 diagnoses x 3 learning curves x 4 sweeps: 384 cases
         rng = np.random.default_rng(seed)
         lc_flat = learning(rng, [0.5] * 5, shared=0.0)
         lc_falling = learning(rng, 0.03 + 2.0 * np.array([200, 400, 800, 1400, 2000]) ** -0.5, n_cv=700)
