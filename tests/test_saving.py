@@ -217,7 +217,7 @@ def test_pickled_object_arrays_are_refused(tmp_path, saved):
     np.savez(buffer, **{"0000": np.array([{"evil": 1}], dtype=object)})
     bad = tmp_path / "bad.zip"
     _rewrite(saved, bad, {"weights.npz": buffer.getvalue()})
-    with pytest.raises(ModelFileError, match="weights cannot be read"):
+    with pytest.raises(ModelFileError, match="cannot be read: it holds object"):
         learnloop.load_model(bad)
 
 

@@ -8,7 +8,26 @@ import numpy as np
 
 from learnloop._registry import lookup
 from learnloop.config import standardize_dtype
+from learnloop.errors import LearnloopError
 from learnloop.utils import make_rng
+
+_MODES = ("fan_in", "fan_out", "fan_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+
+
+def _number(owner: str, arg: str, value, minimum: float | None = None) -> float:
+    """``value`` as a float if it is a finite real number (not a boolean) at least ``minimum``; else an error."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+    if not ok or not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise LearnloopError(f"{owner} expects {arg} to be a finite number{bound}; got {value!r:.60}.")
+    return float(value)
+
+
+def _seed(owner: str, value):
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))):
+        raise LearnloopError(f"{owner} expects seed to be an integer or None; got {value!r:.60}.")
+    return value
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -55,7 +74,7 @@ class Ones(Initializer):
 
 class Constant(Initializer):
     def __init__(self, value: float = 0.0):
-        self.value = float(value)
+        self.value = _number("Constant", "value", value)
 
     def sample(self, shape):
         return np.full(shape, self.value)
@@ -63,7 +82,7 @@ class Constant(Initializer):
 
 class _Seeded(Initializer):
     def __init__(self, seed: int | None = None):
-        self.seed = seed
+        self.seed = _seed(type(self).__name__, seed)
 
     def rng(self) -> np.random.Generator:
         return make_rng(self.seed)
@@ -72,7 +91,7 @@ class _Seeded(Initializer):
 class RandomNormal(_Seeded):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
+        self.mean, self.stddev = _number("RandomNormal", "mean", mean), _number("RandomNormal", "stddev", stddev, 0.0)
 
     def sample(self, shape):
         return self.rng().normal(self.mean, self.stddev, size=shape)
@@ -81,7 +100,8 @@ class RandomNormal(_Seeded):
 class RandomUniform(_Seeded):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.minval, self.maxval = minval, maxval
+        self.minval = _number("RandomUniform", "minval", minval)
+        self.maxval = _number("RandomUniform", "maxval", maxval)
 
     def sample(self, shape):
         return self.rng().uniform(self.minval, self.maxval, size=shape)
@@ -90,7 +110,8 @@ class RandomUniform(_Seeded):
 class TruncatedNormal(_Seeded):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
+        self.mean = _number("TruncatedNormal", "mean", mean)
+        self.stddev = _number("TruncatedNormal", "stddev", stddev, 0.0)
 
     def sample(self, shape):
         return self.mean + self.stddev * _truncated_standard_normal(self.rng(), shape)
@@ -111,7 +132,10 @@ class VarianceScaling(_Seeded):
     def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
                  seed: int | None = None):
         super().__init__(seed)
-        self.scale, self.mode, self.distribution = scale, mode, distribution
+        if mode not in _MODES or distribution not in _DISTRIBUTIONS:
+            raise LearnloopError(f"VarianceScaling expects mode in {list(_MODES)} and distribution in "
+                                 f"{list(_DISTRIBUTIONS)}; got {mode!r:.40} and {distribution!r:.40}.")
+        self.scale, self.mode, self.distribution = _number("VarianceScaling", "scale", scale, 0.0), mode, distribution
 
     def sample(self, shape):
         fan_in, fan_out = compute_fans(shape)
@@ -167,8 +191,6 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, dict):
         cls = lookup("initializer", {k.lower(): v for k, v in _BY_CLASS.items()}, identifier["class_name"])
         return cls.from_config(identifier.get("config", {}))
-    from learnloop.errors import LearnloopError
-
     raise LearnloopError(f"Expected an initializer name or instance; got {identifier!r}.")
 
 

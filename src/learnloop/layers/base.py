@@ -11,8 +11,12 @@ and rebind the attributes to views of it, so a layer must always read ``self.<na
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +25,25 @@ import numpy as np
 from learnloop import initializers as initializers_mod
 from learnloop import regularizers as regularizers_mod
 from learnloop.config import standardize_dtype
-from learnloop.errors import LearnloopError, NotFittedError
+from learnloop.errors import LearnloopError, ModelFileError, NotFittedError
 from learnloop.shapes import SymbolicTensor, TensorShape
 
 Array = np.ndarray
 Shape = tuple  # (None, d1, d2, ...): batch axis first, None when unknown
 
 _NAME_COUNTS: dict[str, int] = defaultdict(int)
+_FROM_FILE: ContextVar[list[int] | None] = ContextVar("learnloop_weights_from_file", default=None)
+
+
+@contextmanager
+def weights_from_file(values: int) -> Iterator[None]:
+    """Build layers whose weights a file will fill: ``add_weight`` makes zero arrays (no initializer runs) and
+    refuses, before allocating, to make more than ``values`` values in all (what the file stores)."""
+    token = _FROM_FILE.set([int(values)])
+    try:
+        yield
+    finally:
+        _FROM_FILE.reset(token)
 
 
 def _snake_case(name: str) -> str:
@@ -83,11 +99,22 @@ class Layer:
     def add_weight(self, name: str, shape, initializer="zeros", regularizer=None, trainable: bool = True) -> Array:
         """Create weight ``name`` of ``shape``, store it as ``self.<name>`` and register it; returns the array."""
         init = initializers_mod.get(initializer)
-        value = init(tuple(shape), dtype=self.dtype)
+        shape = tuple(int(s) for s in shape)
+        left = _FROM_FILE.get()
+        if left is not None:
+            size = math.prod(shape)
+            if min(shape, default=0) < 0 or size > left[0]:
+                raise ModelFileError(f"the weights do not fit the architecture: layer '{self.name}' declares weight "
+                                     f"'{name}' of shape {shape} ({size:,} values); the file stores only {left[0]:,} "
+                                     f"more values.")
+            left[0] -= size
+            value = np.zeros(shape, dtype=standardize_dtype(self.dtype))
+        else:
+            value = init(shape, dtype=self.dtype)
         setattr(self, name, value)
-        self._weights.append(Weight(name, tuple(int(s) for s in shape), trainable, regularizers_mod.get(regularizer)))
+        self._weights.append(Weight(name, shape, trainable, regularizers_mod.get(regularizer)))
         if trainable:
-            self.grads[name] = np.zeros_like(value)
+            self.grads[name] = np.zeros(value.shape, dtype=value.dtype)   # untouched (no memory) until backward
         return value
 
     @property
