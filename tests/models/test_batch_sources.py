@@ -211,7 +211,8 @@ def test_a_feature_space_model_encodes_dict_batches_one_by_one(rng):
     import pyarrow as pa
 
     n = 90
-    cols = {"age": rng.normal(40, 10, n), "city": np.array(["Paris", "Lyon", "Nice"], dtype=object)[rng.integers(0, 3, n)]}
+    cols = {"age": rng.normal(40, 10, n),
+            "city": np.array(["Paris", "Lyon", "Nice"], dtype=object)[rng.integers(0, 3, n)]}
     y = (cols["age"] > 40).astype(np.float32)
 
     def table_model():

@@ -12,9 +12,9 @@ How random their shuffles are, compared with a full shuffle of the N rows into b
   of a window are uniformly permuted and cut into batches (a batch's rows come back sorted, so it is read front to
   back). A batch reads rows from its window's blocks only, so an epoch read in batch order reads each block from disk
   once, in runs of ``block_size`` rows. Two rows of the same block share a batch with probability (b - 1) / (W - 1)
-  (when b divides W), against (b - 1) / (N - 1) for a full shuffle; rows of different blocks share one only when their blocks fall in the
-  same window (or in the two windows a batch straddles). The last N mod block_size rows form a window of their own,
-  at the end.
+  (when b divides W), against (b - 1) / (N - 1) for a full shuffle; rows of different blocks share one only when
+  their blocks fall in the same window (or in the two windows a batch straddles). The last N mod block_size rows form
+  a window of their own, at the end.
 - ``ParquetBatches``: each epoch the row groups (of every file) are put in a random order and gathered, whole, into
   fills of at least ``buffer_size`` rows (the last fill of an epoch may hold fewer); the rows of a fill are uniformly
   permuted and cut into batches, and the fewer than b rows left at the end of a fill open the first batch of the

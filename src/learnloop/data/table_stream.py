@@ -107,6 +107,9 @@ class TableStream:
             encoding, why = given_codec(encoding, head, self.path), f"encoding {encoding} (given)"
         self.encoding = encoding
         self.notes.append(why)
+        if delimiter is not None and delimiter != WHITESPACE and len(delimiter) != 1:
+            raise LearnloopError(f"{self.path}: the delimiter must be one character or 'whitespace'; got "
+                                 f"{delimiter!r}.")
         self.layout = layout(decode_sample(head, encoding, complete), delimiter, header)
         self.notes += self.layout.notes
         if self.layout.n_fields == 0:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import numpy as np
 
 from learnloop.errors import LearnloopError
+from learnloop.utils import make_rng
 from learnloop.utils.py_dataset import PyDataset, fetch
 
 _END = object()
@@ -199,6 +200,49 @@ def _describe(batch) -> str:
     if isinstance(batch, tuple):
         return f"a tuple of {len(batch)}"
     return f"a {type(batch).__name__}"
+
+
+def fit_source(model, source, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_batch_size,
+                validation_freq, validation_steps):
+    """``model.fit(source, ...)`` for a PyDataset, generator or iterable of batches: each batch is checked (and,
+    for a model that starts with a FeatureSpace, encoded) as it arrives; the epochs run in the model's loop."""
+    kind = type(source).__name__
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise LearnloopError(f"fit(): {name}= is not used when x is a {kind} (a batch source); its batches "
+                                 f"carry (x, y) or (x, y, sample_weight).")
+    if validation_split:
+        raise LearnloopError(f"fit(): validation_split needs arrays; x is a {kind}. Pass validation_data= "
+                             f"(arrays, or a PyDataset / generator with validation_steps=).")
+    feed = Feed(source, "fit()", steps_per_epoch, shuffle, make_rng(None))
+    val = None if validation_data is None else \
+        model._validation(validation_data, validation_steps, validation_batch_size)
+    model._check_output_activation()
+    ready = [model.built]
+    if model.built:
+        model._parameters()
+        if not model.compiled_metrics and model._metric_specs:
+            model._resolve_metrics()
+    what = feed.describe()
+
+    def epoch_batches():
+        for step, batch in feed.epoch():
+            where = f"fit(): batch {step} of the {what}"
+            xb, yb, wb = split_batch(batch, where, needs_targets=True)
+            xb, yb, wb = model._prepare_batch(xb, yb, where, wb, class_weight)
+            if not ready[0]:                    # the first batch built the model
+                model._parameters()
+                if not model.compiled_metrics and model._metric_specs:
+                    model._resolve_metrics()
+                ready[0] = True
+            yield step, xb, yb, wb
+
+    try:
+        return model._train(epoch_batches, val, int(epochs), int(initial_epoch), feed.steps_per_epoch, verbose,
+                            callbacks, validation_freq, feed)
+    finally:
+        feed.close()
 
 
 def evaluate_feed(model, feed: Feed, batch_size: int | None = None) -> dict[str, float]:

@@ -16,7 +16,7 @@ from learnloop import optimizers as optimizers_mod
 from learnloop._checks import as_sample_weight, as_targets, check_finite, check_positive_int
 from learnloop.callbacks import Callback, CallbackList, History, ProgressBar
 from learnloop.errors import LearnloopError, NotFittedError
-from learnloop.models.batch_sources import Feed, evaluate_feed, is_batch_source, split_batch
+from learnloop.models.batch_sources import Feed, evaluate_feed, fit_source, is_batch_source
 from learnloop.models.parameters import FlatParameters, signature
 from learnloop.utils import make_rng
 
@@ -205,9 +205,9 @@ class Trainer:
         """
         self._require_compiled("fit()")
         if is_batch_source(x):
-            return self._fit_source(x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-                                    class_weight, sample_weight, initial_epoch, steps_per_epoch,
-                                    validation_batch_size, validation_freq, validation_steps)
+            return fit_source(self, x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                              class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_batch_size,
+                              validation_freq, validation_steps)
         batch_size = 32 if batch_size is None else check_positive_int("fit()", "batch_size", batch_size)
         epochs = int(epochs)
         x, y, sw = self._prepare_xy(x, y, "fit()", sample_weight, class_weight)
@@ -256,48 +256,6 @@ class Trainer:
         val = self._prepare_xy(*validation_data[:2], "fit() validation_data",
                                validation_data[2] if len(validation_data) == 3 else None)
         return lambda: self._evaluate_prepared(*val, batch_size=validation_batch_size)
-
-    def _fit_source(self, source, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_batch_size,
-                    validation_freq, validation_steps) -> History:
-        """fit() on a PyDataset, generator or iterable of batches: each batch is checked (and, for a model that
-        starts with a FeatureSpace, encoded) as it arrives."""
-        kind = type(source).__name__
-        for name, value in (("y", y), ("sample_weight", sample_weight)):
-            if value is not None:
-                raise LearnloopError(f"fit(): {name}= is not used when x is a {kind} (a batch source); its batches "
-                                     f"carry (x, y) or (x, y, sample_weight).")
-        if validation_split:
-            raise LearnloopError(f"fit(): validation_split needs arrays; x is a {kind}. Pass validation_data= "
-                                 f"(arrays, or a PyDataset / generator with validation_steps=).")
-        feed = Feed(source, "fit()", steps_per_epoch, shuffle, make_rng(None))
-        val = None if validation_data is None else \
-            self._validation(validation_data, validation_steps, validation_batch_size)
-        self._check_output_activation()
-        ready = [self.built]
-        if self.built:
-            self._parameters()
-            if not self.compiled_metrics and self._metric_specs:
-                self._resolve_metrics()
-        what = feed.describe()
-
-        def epoch_batches():
-            for step, batch in feed.epoch():
-                where = f"fit(): batch {step} of the {what}"
-                xb, yb, wb = split_batch(batch, where, needs_targets=True)
-                xb, yb, wb = self._prepare_batch(xb, yb, where, wb, class_weight)
-                if not ready[0]:                    # the first batch built the model
-                    self._parameters()
-                    if not self.compiled_metrics and self._metric_specs:
-                        self._resolve_metrics()
-                    ready[0] = True
-                yield step, xb, yb, wb
-
-        try:
-            return self._train(epoch_batches, val, int(epochs), int(initial_epoch), feed.steps_per_epoch, verbose,
-                               callbacks, validation_freq, feed)
-        finally:
-            feed.close()
 
     def _train(self, epoch_batches, val, epochs: int, initial_epoch: int, steps: int | None, verbose, callbacks,
                validation_freq: int, feed: Feed | None = None) -> History:
