@@ -111,6 +111,17 @@ def test_on_error_skip_writes_the_rest_and_counts(classifier, tmp_path, capsys):
     assert list(got["prediction"]) == [["young", "middle", "old"][i] for i in model.predict(rows).argmax(1)]
 
 
+def test_a_value_that_overflows_once_encoded_is_named(classifier, tmp_path, capsys):
+    path, cols = classifier
+    cols = {k: v.copy() for k, v in cols.items()}
+    cols["age"][41] = 1e300                               # normalized, it does not fit in float32
+    data = write_table(cols, tmp_path / "rows.parquet")
+    assert predict(path, "--data", data, "-o", tmp_path / "out.csv") == 2
+    assert "row 42 (data rows counted from 1): column 'age' is not finite once encoded" in capsys.readouterr().err
+    assert predict(path, "--data", data, "-o", tmp_path / "out.csv", "--on-error", "skip") == 0
+    assert len(read_table(tmp_path / "out.csv").columns["prediction"]) == 299
+
+
 def test_a_regressor_on_arrays_named_by_its_metadata(tmp_path, rng):
     x = rng.normal(size=(200, 3))
     learnloop.set_seed(0)

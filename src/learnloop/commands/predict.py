@@ -81,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
             x, bad, why = reader.encode(block)
             if bad is not None:
                 rows = np.flatnonzero(bad)
+                reason = why.get(int(rows[0]), "the model cannot take it")
                 if args.on_error == "error":
                     raise LearnloopError(f"{args.data}: row {block.start + rows[0] + 1} (data rows counted from 1): "
-                                         f"{why[int(rows[0])]}. Fix the row, or pass --on-error skip to leave out "
-                                         f"such rows.")
+                                         f"{reason}. Fix the row, or pass --on-error skip to leave out such rows.")
                 skipped += len(rows)
                 if first_skip is None:
-                    first_skip = f"row {block.start + rows[0] + 1}: {why[int(rows[0])]}"
+                    first_skip = f"row {block.start + rows[0] + 1}: {reason}"
             table = outputs.table(model._predict_prepared(x) if len(x) else None, len(x))
             if args.id is not None:
                 table = _with_id(table, args.id, block.raw[args.id], bad)
@@ -163,6 +163,11 @@ class RowReader:
                                      f"columns to give it ({names[:8]}{' ...' if len(names) > 8 else ''}). Save the "
                                      f"model with metadata['feature_names'] naming its input columns.")
             self.columns = self.numeric = names
+        # the raw column behind each encoded value, to name the column of one that is not finite
+        self.owner = self.columns if self.space is None else \
+            [c for c in self.columns for _ in range(self.space.features[c].width)] + \
+            [x.name for x in sorted(self.space.crosses, key=lambda x: x.name)
+             for _ in range(x.crossing_dim if x.output_mode == "one_hot" else 1)]
         missing = [c for c in self.columns if c not in stream.names]
         if missing:
             raise LearnloopError(f"{stream.path} has no column {missing[0]!r}, which the model reads; its columns are "
@@ -191,12 +196,16 @@ class RowReader:
                 columns[self.columns[0]].reshape(-1, 1)
             x = x.reshape((len(x),) + tuple(int(d) for d in tuple(self.model.input_shape)[1:]))
         x = x.astype(self.dtype, copy=False)
-        finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        flat = x.reshape(len(x), -1)
+        finite = np.isfinite(flat).all(axis=1)
         if not finite.all():
             rows = np.flatnonzero(~bad)
-            for i in rows[~finite][:_REASONS]:
-                why[int(i)] = ("a value is missing or not finite" if self.space is None else
-                               "a value is not finite once encoded (far outside the training range)")
+            for k in np.flatnonzero(~finite)[:_REASONS]:
+                j = int(np.argmax(~np.isfinite(flat[k])))
+                column = repr(self.owner[j]) if flat.shape[1] == len(self.owner) else "?"
+                why[int(rows[k])] = (f"column {column} is missing or not finite" if self.space is None else
+                                     f"column {column} is not finite once encoded (normalized by the training "
+                                     f"statistics in {self.dtype.name}: far outside the training range)")
             bad[rows[~finite]] = True
             x = x[finite]
         return x, (bad if bad.any() else None), why
@@ -209,7 +218,8 @@ class RowReader:
             return np.empty((0,) + tuple(self.model.preprocessing_layers[-1].output.shape)[1:], dtype=self.dtype)
         columns = block.columns if not bad.any() else {c: block.columns[c][~bad] for c in self.columns}
         try:
-            return np.asarray(self.model._preprocess(columns, "predict"))
+            with np.errstate(over="ignore", invalid="ignore"):     # an overflow is found (and named) just after
+                return np.asarray(self.model._preprocess(columns, "predict"))
         except FeatureValueError:
             return None
 
@@ -236,18 +246,17 @@ class RowReader:
             if len(idx) == 1:
                 i = int(idx[0])
                 bad[i] = True
-                if len(why) < _REASONS or i not in why:
-                    value = values[i]
-                    missing = value is None or (isinstance(value, float) and value != value)
-                    why.setdefault(i, f"column {name!r} is missing, and the model's feature for it does not impute"
-                                   if missing else f"column {name!r} expects {err.expected or 'another value'}; "
-                                   f"this row has {_quote(value)}")
+                value = values[i]
+                missing = value is None or (isinstance(value, float) and value != value)
+                why.setdefault(i, f"column {name!r} is missing, and the model's feature for it does not impute"
+                               if missing else f"column {name!r} expects {err.expected or 'another value'}; "
+                               f"this row has {_quote(value)}")
                 continue
             half = len(idx) // 2
             stack += [idx[half:], idx[:half]]
 
 
-_REASONS = 1000         # bad rows per block whose reason is kept
+_REASONS = 1000         # bad rows of one kind per block whose reason is written
 
 
 def _quote(value) -> str:
