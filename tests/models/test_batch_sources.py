@@ -265,6 +265,8 @@ def test_errors_name_the_batch(data):
     bad[45, 2] = np.nan
     with pytest.raises(LearnloopError, match=r"fit\(\): batch 2 of the Batches \(a PyDataset\): x contains NaN"):
         model().fit(Batches(bad, y), epochs=1, shuffle=False, verbose=0)
+    with pytest.raises(LearnloopError, match=r"predict\(\): batch 2 of the Batches \(a PyDataset\): x contains NaN"):
+        model().predict(Batches(bad))
     with pytest.raises(LearnloopError, match="batch 0 of the generator has no targets"):
         model().fit(iter([x[:10]]), epochs=1, verbose=0)
     with pytest.raises(LearnloopError, match="y= is not used when x is a Batches"):

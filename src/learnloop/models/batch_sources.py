@@ -287,7 +287,7 @@ def predict_feed(model, feed: Feed, batch_size: int | None = None) -> np.ndarray
         for step, batch in feed.epoch():
             where = f"predict(): batch {step} of the {what}"
             x = split_batch(batch, where, needs_targets=False)[0]
-            parts.append(model._predict_prepared(model._prepare_x(x, where, finite=False), batch_size))
+            parts.append(model._predict_prepared(model._prepare_x(x, where), batch_size))   # errors name the batch
     finally:
         feed.end_epoch()
         feed.close()
