@@ -64,8 +64,10 @@ def main() -> int:
     start = time.perf_counter()
     try:
         check()
-    except Exception:                                   # noqa: BLE001 - reported above, with the file kept
-        print("FAILED: a file raised something other than ModelFileError (kept as fuzz-failure.zip)")
+    except Exception:                                   # noqa: BLE001 - the file is kept, the error printed
+        traceback.print_exc()
+        print("FAILED: a file raised something other than ModelFileError (kept as fuzz-failure.zip), or the "
+              "mutations could not be drawn (see the traceback)")
         return 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{sum(counts.values())} files in {time.perf_counter() - start:.0f} s: {counts['loaded']} loaded, "

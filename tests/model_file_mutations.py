@@ -36,6 +36,13 @@ def read_members(data: bytes) -> list[tuple[str, bytes]]:
         return [(info.filename, zf.read(info)) for info in zf.infolist()]
 
 
+def _members_or_none(data: bytes):
+    try:
+        return read_members(data)
+    except Exception:                                       # noqa: BLE001 - not a readable zip any more
+        return None
+
+
 def write_members(items, compression: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -68,7 +75,10 @@ def json_edit(draw, data: bytes) -> bytes:
     if not choices:
         return draw(byte_edit(data))
     i = draw(st.sampled_from(choices))
-    doc = json.loads(items[i][1])
+    try:
+        doc = json.loads(items[i][1])
+    except ValueError:                                      # not JSON any more (a member swapped in)
+        return draw(byte_edit(data))
     paths = _paths(doc)
     for _ in range(draw(st.integers(1, 3))):
         if not paths:
@@ -93,7 +103,7 @@ def header_edit(draw, data: bytes) -> bytes:
     if not choices:
         return draw(byte_edit(data))
     i = draw(st.sampled_from(choices))
-    arrays = read_members(items[i][1])
+    arrays = _members_or_none(items[i][1])
     if not arrays:
         return draw(byte_edit(data))
     j = draw(st.integers(0, len(arrays) - 1))
@@ -124,15 +134,17 @@ def member_edit(draw, data: bytes) -> bytes:
         if not npz:
             return data
         k = draw(st.sampled_from(npz))
-        arrays = read_members(items[k][1])
+        arrays = _members_or_none(items[k][1])
         if not arrays:
             return data
         a = draw(st.integers(0, len(arrays) - 1))
         shape = tuple(draw(st.lists(st.integers(0, 5), max_size=3)))
         dtype = draw(st.sampled_from(["<f4", "<f8", "<i8", "<u8", "|b1", "<f2"]))
         buffer = io.BytesIO()
-        np.save(buffer, np.full(shape, draw(st.sampled_from([0.0, 1.0, np.nan, np.inf, 1e300, -3.0])))
-                .astype(dtype, casting="unsafe") if dtype != "|b1" else np.zeros(shape, dtype=bool))
+        value = draw(st.sampled_from([0.0, 1.0, np.nan, np.inf, 1e300, -3.0]))
+        with np.errstate(all="ignore"):                       # NaN or 1e300 as an integer: whatever the cast gives
+            array = np.full(shape, value).astype(dtype, casting="unsafe") if dtype != "|b1" else np.zeros(shape, bool)
+        np.save(buffer, array)
         arrays[a] = (arrays[a][0], buffer.getvalue())
         items[k] = (items[k][0], write_members(arrays))
     else:

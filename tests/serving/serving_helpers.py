@@ -9,7 +9,18 @@ import numpy as np
 
 with warnings.catch_warnings():      # starlette warns at import when it finds httpx rather than httpx2
     warnings.filterwarnings("ignore", message=".*httpx2")
-    from starlette.testclient import TestClient  # noqa: F401
+    from starlette.testclient import TestClient as _StarletteClient
+
+
+class TestClient(_StarletteClient):
+    """Starlette's test client, sending request bodies as ``application/json`` unless a test says otherwise (the
+    server answers any other content type with 415)."""
+
+    __test__ = False
+
+    def __init__(self, app, **kwargs):
+        kwargs.setdefault("headers", {"content-type": "application/json"})
+        super().__init__(app, **kwargs)
 
 
 def digits_xy() -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,7 @@ def test_instances_become_a_float64_array():
     (b'{"instances": [[NaN, 1, 2]]}', 400, "body", "NaN, Infinity"),
     (b'{"instances": [[1e999, 1, 2]]}', 400, "body", "NaN, Infinity"),
     (b"[[1, 2, 3]]", 422, "body", "must be a JSON object"),
-    (b'{"inputs": [[1, 2, 3]]}', 422, "inputs", "Unknown field 'inputs'"),
+    (b'{"inputs": [[1, 2, 3]]}', 422, "inputs", 'Unknown field "inputs"'),
     (b"{}", 422, "instances", "no 'instances' field"),
     (b'{"instances": {"a": 1}}', 422, "instances", "must be a list; got a JSON object"),
     (b'{"instances": []}', 422, "instances", "is empty"),
@@ -58,7 +58,9 @@ def test_instances_become_a_float64_array():
     (b'{"instances": [[1, [2], 3], [4, 5, 6]]}', 422, "instances[0][1]", "expected a number; got a JSON array"),
     (b'{"instances": [[1, 2, 3, 4], [5, 6]]}', 422, "instances[0]", "expected 3 values"),
     (b'{"instances": [[1, 2, 3]] ]', 400, "body", "not valid JSON"),
-    (b'{"instances": [[1, 2, 3]], "instances": 5}', 422, "instances", "must be a list"),
+    (b'{"instances": [[1, 2, 3]], "instances": 5}', 400, "body", "some key twice"),
+    (b'{"instances": [[0, 0, 0]], "instances": [[1, 1, 1]]}', 400, "body", "some key twice"),
+    (b'{"instances": [[1, 2, {"v": 3, "v": 4}]]}', 400, "body", "some key twice"),
 ])
 def test_bad_bodies_name_the_field(body, status, field, message):
     with pytest.raises(APIError) as info:
@@ -75,3 +77,30 @@ def test_values_beyond_float32_are_refused_before_the_model_sees_them():
         check_model_range(x, np.dtype(np.float32), (3,))
     assert info.value.status == 422
     assert check_model_range(x, np.dtype(np.float64), (3,)) is x
+
+
+@pytest.mark.parametrize("body", [
+    b'{"instances": [[0, 0, 0]], "instances": [[1, 1, 1]]}',               # was answered for the second list
+    b'{"instances": [[0, 0, 0]], "\\u0069nstances": [[1, 1, 1]]}',        # the same key, escaped
+    b'{"a": {"b": 1, "b": 2}, "instances": [[1, 2, 3]]}',                  # at any depth
+])
+def test_a_key_given_twice_is_a_400_before_anything_else(body):
+    with pytest.raises(APIError, match="some key twice") as info:
+        parse_instances(body, (3,))
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize("body", [
+    b'{"instances": [[1, 2, 3]]}', b'{ "instances" : [ [1,2,3] ] , "k\\"": 1}', b'{"instances": [[1, 2, 3]], '
+    b'"a:": {"\\"": "x\\":", "y": "\\\\"}}', b'{"instances": [[1, 2, 3]], "": {"": []}}',
+])
+def test_keys_with_quotes_colons_and_backslashes_are_counted_exactly(body):
+    doc = orjson.loads(body)
+    assert len(parsing._KEY_END.findall(body)) == parsing.count_keys(doc)
+
+
+def test_the_log_holds_what_was_parsed():
+    x, text = parsing.read_instances(b'{"instances": [[1, 2.50, 3e0]]}', (3,))
+    assert orjson.loads(text) == x.tolist() == [[1.0, 2.5, 3.0]]
+    x, text = parsing.read_instances(b'{"instances": [[1, 2, 3.5]] }\n', (3,))
+    assert orjson.loads(text) == x.tolist()

@@ -25,12 +25,18 @@ def _scope(method: str, path: str, body: bytes) -> dict:
             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
 
 
-async def call(app, method: str, path: str, body: bytes = b"", gate: asyncio.Event | None = None):
-    """(status, JSON body) of one request; the body is delivered only once ``gate`` is set."""
-    messages, sent = [{"type": "http.request", "body": body, "more_body": False}], []
+async def call(app, method: str, path: str, body: bytes = b"", gate: asyncio.Event | None = None,
+               split: bool = False):
+    """(status, JSON body) of one request; the body is delivered only once ``gate`` is set (``split``: its first
+    half at once, the rest once ``gate`` is set)."""
+    half = len(body) // 2
+    messages = [{"type": "http.request", "body": body[half:], "more_body": False},
+                {"type": "http.request", "body": body[:half], "more_body": True}] if split else \
+        [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
 
     async def receive():
-        if gate is not None:
+        if gate is not None and (not split or len(messages) == 1):
             await gate.wait()
         return messages.pop() if messages else {"type": "http.disconnect"}
 
@@ -43,14 +49,22 @@ async def call(app, method: str, path: str, body: bytes = b"", gate: asyncio.Eve
 
 def test_requests_beyond_the_limit_get_503_at_once(model_file, tmp_path):
     app = create_app({"digits": model_file}, log_db=tmp_path / "log.sqlite", max_concurrency=2, watch_interval=0)
+    log = app.state.log
+    release = threading.Event()
+    commit = log._commit
+
+    def slow_commit(conn, batch):                       # two requests held while their rows are being committed
+        release.wait(10)
+        return commit(conn, batch)
+
+    log._commit = slow_commit
 
     async def main():
-        gate = asyncio.Event()
-        held = [asyncio.create_task(call(app, "POST", PREDICT, BODY, gate)) for _ in range(2)]
-        await asyncio.sleep(0.05)                        # both are in flight, waiting for their bodies
+        held = [asyncio.create_task(call(app, "POST", PREDICT, BODY)) for _ in range(2)]
+        await asyncio.sleep(0.1)                         # both are in flight, waiting for the log
         # Answered while the two are still held: a request that queued behind them would never finish here.
         status, body = await asyncio.wait_for(call(app, "POST", PREDICT, BODY), timeout=10)
-        gate.set()
+        release.set()
         done = await asyncio.gather(*held)
         after = await call(app, "POST", PREDICT, BODY)
         return status, body, [s for s, _ in done], after[0]
@@ -58,6 +72,43 @@ def test_requests_beyond_the_limit_get_503_at_once(model_file, tmp_path):
     status, body, held_statuses, after = asyncio.run(main())
     assert status == 503 and "--max-concurrency 2" in body["detail"]
     assert held_statuses == [200, 200] and after == 200
+    log.close()
+
+
+def test_clients_still_sending_their_body_hold_no_slot_and_time_out(model_file, tmp_path):
+    """Slots are taken once a body has arrived: slow senders neither block others nor wait forever (408)."""
+    app = create_app({"digits": model_file}, log_db=tmp_path / "log.sqlite", max_concurrency=2, watch_interval=0,
+                     body_timeout=0.5)
+
+    async def main():
+        never = asyncio.Event()
+        slow = [asyncio.create_task(call(app, "POST", PREDICT, BODY, never)) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        answers = [await asyncio.wait_for(call(app, "POST", PREDICT, BODY), timeout=10) for _ in range(3)]
+        timed_out = await asyncio.wait_for(asyncio.gather(*slow), timeout=10)
+        return answers, timed_out
+
+    answers, timed_out = asyncio.run(main())
+    assert [s for s, _ in answers] == [200, 200, 200]
+    assert {s for s, _ in timed_out} == {408} and "--body-timeout" in timed_out[0][1]["detail"]
+    assert app.limits.in_flight == 0 and app.limits.bytes_in_flight == 0
+    app.state.log.close()
+
+
+def test_bytes_held_by_request_bodies_are_bounded(model_file, tmp_path):
+    app = create_app({"digits": model_file}, log_db=tmp_path / "log.sqlite", watch_interval=0,
+                     max_bytes_in_flight=3 * len(BODY))
+
+    async def main():
+        gate = asyncio.Event()
+        parts = [asyncio.create_task(call(app, "POST", PREDICT, BODY, gate, split=True)) for _ in range(4)]
+        await asyncio.sleep(0.1)                        # each holds half its body: the fourth passes the bound
+        gate.set()
+        return await asyncio.gather(*parts)
+
+    statuses = sorted(s for s, _ in asyncio.run(main()))
+    assert statuses == [200, 200, 200, 503]
+    assert app.limits.bytes_in_flight == 0
     app.state.log.close()
 
 

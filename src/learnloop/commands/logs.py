@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     pr.add_argument("--max-age-days", type=positive_number, default=None, metavar="DAYS",
                     help="delete requests older than this")
     pr.add_argument("--max-rows", type=positive_int, default=None, metavar="N", help="keep only the N newest")
+    pr.add_argument("--max-bytes", type=positive_int, default=None, metavar="N",
+                    help="delete the oldest until the log's pages are within N bytes")
     pr.set_defaults(func=run_prune)
 
 
@@ -45,16 +47,19 @@ def run_export(args: argparse.Namespace) -> int:
     from learnloop.serving.logquery import export
 
     db = _db(args.db)
+    counts: dict = {}
     if args.output:
         with open(args.output, "w", newline="", encoding="utf-8") as out:
-            n = export(db, out, args.format, args.model)
+            n = export(db, out, args.format, args.model, counts)
         print(f"wrote {n} rows to {args.output}", file=sys.stderr)
     else:
         try:
-            export(db, sys.stdout, args.format, args.model)
+            export(db, sys.stdout, args.format, args.model, counts)
             sys.stdout.flush()
         except BrokenPipeError:                          # e.g. piped into head: stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    if counts.get("skipped"):
+        print(f"skipped {counts['skipped']} unreadable rows (inputs or outputs not JSON)", file=sys.stderr)
     return 0
 
 
@@ -70,9 +75,9 @@ def run_prune(args: argparse.Namespace) -> int:
     from learnloop.serving.predlog import connect
     from learnloop.serving.retention import Retention, prune
 
-    retention = Retention(args.max_age_days, args.max_rows)
+    retention = Retention(args.max_age_days, args.max_rows, args.max_bytes)
     if not retention.bounded:
-        raise LearnloopError("learnloop logs prune needs --max-age-days and/or --max-rows (what to keep).")
+        raise LearnloopError("learnloop logs prune needs --max-age-days, --max-rows and/or --max-bytes (what to keep).")
     conn = connect(_db(args.db))
     try:
         deleted = prune(conn, retention)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from learnloop.errors import LearnloopError
+
+
+def quoted(value, limit: int = 60) -> str:
+    """``value`` as JSON text, cut to about ``limit`` characters: how a message echoes what a client sent."""
+    text = value if isinstance(value, str) else str(value)
+    cut = text[:limit]
+    return json.dumps(cut) + ("..." if len(text) > limit else "")
 
 
 class APIError(LearnloopError):

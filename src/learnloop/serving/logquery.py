@@ -1,6 +1,8 @@
 """Reading the prediction log: export, summary statistics, recent rows for drift, and live accuracy.
 
-Readers open their own connection; WAL mode lets them read while the server writes.
+Readers open their own connection; WAL mode lets them read while the server writes. A row whose inputs or outputs
+are not JSON (a log written by an older server, or edited by hand) is skipped and counted (``counts["skipped"]``),
+never a reason to fail: the server restarts, and ``learnloop logs`` exports and summarizes, whatever the log holds.
 """
 
 from __future__ import annotations
@@ -25,29 +27,48 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="microseconds")
 
 
-def iter_rows(conn: sqlite3.Connection, model: str | None = None) -> Iterator[dict]:
-    """Every logged prediction in commit order as a dict of :data:`COLUMNS` (inputs/outputs decoded)."""
+def _loads(text):
+    """JSON text of a logged cell, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _skip(counts: dict | None) -> None:
+    if counts is not None:
+        counts["skipped"] = counts.get("skipped", 0) + 1
+
+
+def iter_rows(conn: sqlite3.Connection, model: str | None = None, counts: dict | None = None) -> Iterator[dict]:
+    """Every logged prediction in commit order as a dict of :data:`COLUMNS` (inputs/outputs decoded); rows that
+    cannot be decoded are skipped and counted in ``counts["skipped"]``."""
     sql = ("SELECT request_id, ts, model, model_version, latency_ms, n_instances, inputs, outputs "
            "FROM predictions" + (" WHERE model = ?" if model else "") + " ORDER BY id")
     for rid, ts, name, version, latency, n, inputs, outputs in conn.execute(sql, (model,) if model else ()):
+        inputs, outputs = _loads(inputs), _loads(outputs)
+        if inputs is None or outputs is None or not isinstance(ts, (int, float)):
+            _skip(counts)
+            continue
         yield {"request_id": rid, "time": _iso(ts), "model": name, "model_version": version,
-               "latency_ms": latency, "n_instances": n, "inputs": json.loads(inputs), "outputs": json.loads(outputs)}
+               "latency_ms": latency, "n_instances": n, "inputs": inputs, "outputs": outputs}
 
 
-def export(db: str | Path, out: TextIO, fmt: str = "jsonl", model: str | None = None) -> int:
+def export(db: str | Path, out: TextIO, fmt: str = "jsonl", model: str | None = None,
+           counts: dict | None = None) -> int:
     """Write the log at ``db`` to ``out`` as ``jsonl`` (one object a line) or ``csv`` (inputs/outputs as JSON
-    text in their cells); returns the number of rows written."""
+    text in their cells); returns the number of rows written (rows skipped: ``counts["skipped"]``)."""
     conn = connect(db, readonly=True)
     try:
         n = 0
         if fmt == "jsonl":
-            for row in iter_rows(conn, model):
+            for row in iter_rows(conn, model, counts):
                 out.write(json.dumps(row, separators=(",", ":")) + "\n")
                 n += 1
         elif fmt == "csv":
             writer = csv.writer(out)
             writer.writerow(COLUMNS)
-            for row in iter_rows(conn, model):
+            for row in iter_rows(conn, model, counts):
                 cells = dict(row, inputs=json.dumps(row["inputs"], separators=(",", ":")),
                              outputs=json.dumps(row["outputs"], separators=(",", ":")))
                 writer.writerow([cells[c] for c in COLUMNS])
@@ -70,8 +91,11 @@ def stats(db: str | Path) -> dict:
         versions = [{"model": m, "model_version": v, "requests": c} for m, v, c in conn.execute(
             "SELECT model, model_version, COUNT(*) FROM predictions GROUP BY model, model_version ORDER BY MIN(id)")]
         labels = {str(lab): c for lab, c in conn.execute(
-            "SELECT json_extract(p.value, '$.label') AS lab, COUNT(*) FROM predictions, json_each(outputs) AS p "
+            "SELECT json_extract(CASE WHEN p.type = 'object' THEN p.value END, '$.label') AS lab, COUNT(*) "
+            "FROM predictions, json_each(CASE WHEN json_valid(outputs) THEN outputs ELSE '[]' END) AS p "
             "WHERE lab IS NOT NULL GROUP BY lab ORDER BY lab")}
+        unreadable = conn.execute("SELECT COUNT(*) FROM predictions WHERE NOT json_valid(inputs) OR "
+                                  "NOT json_valid(outputs)").fetchone()[0]
         acc = feedback_accuracy(conn)
     finally:
         conn.close()
@@ -79,13 +103,14 @@ def stats(db: str | Path) -> dict:
     return {"requests": n, "instances": instances, "first": _iso(first) if first else None,
             "last": _iso(last) if last else None,
             "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": pct(100)},
-            "versions": versions, "predicted_labels": labels, "feedback": acc}
+            "versions": versions, "predicted_labels": labels, "feedback": acc, "unreadable_rows": unreadable}
 
 
 def feedback_accuracy(conn: sqlite3.Connection, model: str | None = None, last: int | None = None) -> dict:
     """Accuracy of logged predicted labels against feedback labels (the most recent ``last`` feedback rows)."""
-    sql = ("SELECT json_extract(p.outputs, '$[' || f.instance || '].label'), f.label FROM feedback f "
-           "JOIN predictions p ON p.request_id = f.request_id" + (" WHERE p.model = ?" if model else "") +
+    sql = ("SELECT json_extract(CASE WHEN json_valid(p.outputs) THEN p.outputs END, '$[' || f.instance || '].label'), "
+           "f.label FROM feedback f JOIN predictions p ON p.request_id = f.request_id" +
+           (" WHERE p.model = ?" if model else "") +
            " ORDER BY f.ts DESC" + (f" LIMIT {int(last)}" if last else ""))
     pairs = conn.execute(sql, (model,) if model else ()).fetchall()
     correct = sum(1 for predicted, true in pairs if predicted is not None and _same_label(predicted, true))
@@ -115,10 +140,12 @@ def _first_output(output: dict):
 def predicted_outputs(conn: sqlite3.Connection, request_id: str) -> tuple[str, list] | None:
     """(model, outputs) of one logged request, or None when the id is not in the log."""
     row = conn.execute("SELECT model, outputs FROM predictions WHERE request_id = ?", (request_id,)).fetchone()
-    return None if row is None else (row[0], json.loads(row[1]))
+    outputs = None if row is None else _loads(row[1])
+    return None if not isinstance(outputs, list) else (row[0], outputs)
 
 
-def recent_instances(conn: sqlite3.Connection, model: str, limit: int) -> tuple[list, list]:
+def recent_instances(conn: sqlite3.Connection, model: str, limit: int,
+                     counts: dict | None = None) -> tuple[list, list]:
     """The last ``limit`` logged instances of ``model``, oldest first, as logged: (inputs, outputs), one item per
     instance: its input (a list of numbers, nested lists, or a row object) and its output (the predicted label, of
     any JSON type, or the first output value of a regressor)."""
@@ -127,8 +154,10 @@ def recent_instances(conn: sqlite3.Connection, model: str, limit: int) -> tuple[
     need = limit
     for logged_inputs, logged_outputs in conn.execute(
             "SELECT inputs, outputs FROM predictions WHERE model = ? ORDER BY id DESC", (model,)):
-        xs, out = json.loads(logged_inputs), json.loads(logged_outputs)
-        if not isinstance(xs, list) or not isinstance(out, list) or len(xs) != len(out):
+        xs, out = _loads(logged_inputs), _loads(logged_outputs)
+        if not isinstance(xs, list) or not isinstance(out, list) or len(xs) != len(out) or \
+                not all(isinstance(o, dict) for o in out):
+            _skip(counts)
             continue
         ys = [_first_output(o) for o in out]
         inputs.append(xs)
@@ -154,4 +183,6 @@ def text_summary(s: dict) -> str:
         buf.write("labels        " + "  ".join(f"{k}:{c}" for k, c in s["predicted_labels"].items()) + "\n")
     fb = s["feedback"]
     buf.write(f"feedback      {fb['labelled']} labelled, accuracy {fb['accuracy']}\n")
+    if s.get("unreadable_rows"):
+        buf.write(f"unreadable    {s['unreadable_rows']} rows (inputs or outputs not JSON), left out above\n")
     return buf.getvalue()

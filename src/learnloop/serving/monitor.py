@@ -33,6 +33,8 @@ Array = np.ndarray
 PSI_EPSILON = 1e-4          # floor on bin fractions, so an empty bin gives a large but finite PSI
 PSI_MODERATE, PSI_SIGNIFICANT = 0.1, 0.25   # the usual rule of thumb: < 0.1 stable, > 0.25 shifted
 KS_ALPHA = 0.01
+MIN_WINDOW = 100            # instances before a window's drift gets a verdict (PSI over 10 bins needs them)
+MAX_SAMPLE_VALUES = 2_000_000   # reference sample values (the KS tests sort them on each report)
 
 
 def _as_rows(x, where: str) -> Array:
@@ -219,6 +221,8 @@ def _summary(rows: list[dict], drifted: int, outputs: dict, y: Array, w: int, to
     prediction = _prediction_drift(outputs, y)
     worst = max(max_psi, prediction["psi"])
     status = "drift" if drifted or worst > PSI_SIGNIFICANT else "moderate" if worst > PSI_MODERATE else "stable"
+    if w < MIN_WINDOW:                     # measured, but too few instances to call it
+        status = "insufficient_data"
     out = {"window_size": w, "status": status, "max_psi": round(max_psi, 6), "drifted_features": drifted,
            "top": sorted(rows, key=lambda r: -r["psi"])[:top], "features": rows, "prediction": prediction}
     unseen = {r["name"]: r["unseen"] for r in rows if r.get("unseen")}
@@ -246,3 +250,83 @@ def _prediction_drift(outputs: dict, y: Array) -> dict:
 
 def _finite(v: float) -> float | None:
     return None if not np.isfinite(v) else round(float(v), 6)
+
+
+def _numbers(value, where: str, *, minimum: float | None = None, size: int | None = None) -> str | None:
+    if not isinstance(value, list) or (size is not None and len(value) != size):
+        return f"{where} must be a list" + (f" of {size} numbers" if size is not None else " of numbers")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or \
+                (minimum is not None and v < minimum):
+            return f"{where} must hold finite numbers" + (f" >= {minimum}" if minimum is not None else "")
+    return None
+
+
+def _edges_and_counts(entry: dict, where: str) -> str | None:
+    edges, counts = entry.get("bin_edges"), entry.get("counts")
+    problem = _numbers(edges, f"{where}.bin_edges")
+    if problem or len(edges) < 2 or any(b < a for a, b in zip(edges, edges[1:])):
+        return problem or f"{where}.bin_edges must be at least two sorted numbers"
+    return _numbers(counts, f"{where}.counts", minimum=0, size=len(edges) - 1)
+
+
+def check_reference(reference: dict) -> str | None:
+    """What is wrong with reference statistics (from a model file, so from anyone), or None when a drift report can
+    be computed from them: the shapes and types every statistic must have, finite numbers, sorted bin edges."""
+    outputs = reference.get("outputs")
+    if not isinstance(outputs, dict):
+        return "outputs must be an object"
+    if outputs.get("kind") == "classes":
+        labels = outputs.get("labels")
+        if not isinstance(labels, list) or not all(isinstance(v, (int, float, str)) for v in labels):
+            return "outputs.labels must be a list of labels"
+        problem = _numbers(outputs.get("counts"), "outputs.counts", minimum=0, size=len(labels))
+    elif outputs.get("kind") == "values":
+        problem = _edges_and_counts(outputs, "outputs")
+    else:
+        problem = "outputs.kind must be 'classes' or 'values'"
+    if problem:
+        return problem
+    if reference.get("kind") == "columns":
+        for name, column in reference["columns"].items():
+            where = f"columns.{name}"
+            if not isinstance(column, dict):
+                return f"{where} must be an object"
+            if column.get("type") == "numeric":
+                problem = _edges_and_counts(column, where) or \
+                    _numbers([column.get("missing")], f"{where}.missing", minimum=0) or \
+                    _numbers(column.get("sample", []), f"{where}.sample")
+                if column.get("median") is not None:
+                    problem = problem or _numbers([column["median"]], f"{where}.median")
+                if not problem and len(column.get("sample", [])) > MAX_SAMPLE_VALUES:
+                    problem = f"{where}.sample holds more than {MAX_SAMPLE_VALUES:,} values"
+            elif column.get("type") == "categorical":
+                categories = column.get("categories")
+                if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+                    return f"{where}.categories must be a list of strings"
+                problem = _numbers(column.get("counts"), f"{where}.counts", minimum=0, size=len(categories)) or \
+                    _numbers([column.get("other", 0), column.get("missing")], f"{where}.other/missing", minimum=0)
+            else:
+                problem = f"{where}.type must be 'numeric' or 'categorical'"
+            if problem:
+                return problem
+        return None
+    features = reference["features"]
+    edges, counts, names = features.get("bin_edges"), features.get("counts"), features.get("names")
+    d = len(edges)
+    if not isinstance(names, list) or len(names) != d or not all(isinstance(n, str) for n in names):
+        return f"features.names must be {d} strings"
+    if not isinstance(counts, list) or len(counts) != d:
+        return f"features.counts must hold {d} lists"
+    for j in range(d):
+        problem = _edges_and_counts({"bin_edges": edges[j], "counts": counts[j]}, f"features[{j}]")
+        if problem:
+            return problem
+    sample = reference.get("sample") or []
+    if not isinstance(sample, list) or len(sample) * d > MAX_SAMPLE_VALUES:
+        return f"sample must be a list of at most {MAX_SAMPLE_VALUES // max(d, 1):,} rows"
+    for i, row in enumerate(sample):
+        problem = _numbers(row, f"sample[{i}]", size=d)
+        if problem:
+            return problem
+    return None

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from learnloop.serving.drift_columns import ColumnCoder, model_vocabularies
-from learnloop.serving.errors import APIError
+from learnloop.serving.errors import APIError, quoted
 from learnloop.serving.logquery import feedback_accuracy, predicted_outputs, recent_instances
 from learnloop.serving.metrics import ServingMetrics
 from learnloop.serving.monitor import DriftWindow, drift_report
@@ -41,6 +41,8 @@ class ModelMonitor:
         self.db = Path(db)
         self.metrics = metrics
         self.seen = 0               # instances added since start, those read back from the log included
+        self.unreadable_log_rows = 0     # logged rows that could not be read back into the window at start
+        self._feedback_lock: asyncio.Lock | None = None
         self._report: dict | None = None
         self._report_time = 0.0
         self._lock = threading.Lock()
@@ -74,14 +76,17 @@ class ModelMonitor:
 
     def prefill(self) -> None:
         """Fill the window from the most recent logged requests (so drift survives a restart)."""
+        counts: dict = {}
         conn = connect(self.db, readonly=True)
         try:
-            inputs, outputs = recent_instances(conn, self.served.name, self.window.size)
+            inputs, outputs = recent_instances(conn, self.served.name, self.window.size, counts)
         finally:
             conn.close()
+        self.unreadable_log_rows = counts.get("skipped", 0)
         served, coder = self.served, self.coder
         if served.schema is not None:                 # logged row objects -> column codes
-            keep = [i for i, row in enumerate(inputs) if type(row) is dict]
+            keep = [i for i, row in enumerate(inputs) if type(row) is dict and self._codable(row)]
+            self.unreadable_log_rows += len(inputs) - len(keep)
             if coder is None or not keep:
                 return
             rows = [inputs[i] for i in keep]
@@ -107,6 +112,16 @@ class ModelMonitor:
             y = np.asarray([v if isinstance(v, (int, float)) else np.nan for v in y], dtype=np.float64)
         self.window.add(x, y)
         self.seen += x.shape[0]
+
+    def _codable(self, row: dict) -> bool:
+        """A logged row whose values the coder can take (numbers for numeric columns; scalars for the others)."""
+        for name, numeric, *_ in self.coder.columns if self.coder is not None else ():
+            value = row.get(name)
+            if numeric and not (value is None or (type(value) in (int, float) and abs(value) < 1e308)):
+                return False
+            if not numeric and type(value) not in (str, int, float, bool, type(None)):
+                return False
+        return True
 
     def observe(self, x: np.ndarray, out: np.ndarray, classifier: bool) -> None:
         """Add a logged request: inputs ``x`` (n, ...), class indices (n,) or values (n, k)."""
@@ -172,9 +187,15 @@ class ModelMonitor:
                                  "), so drift cannot be measured; save it with them to enable drift monitoring.")
             else:
                 x, y = self.window.snapshot()
-                out["drift"] = drift_report(served.reference, x, y)
-                _name_classes(out["drift"], served.classes)
-                self.metrics.set_drift(served.name, out["drift"])
+                try:
+                    out["drift"] = drift_report(served.reference, x, y)
+                    _name_classes(out["drift"], served.classes)
+                    self.metrics.set_drift(served.name, out["drift"])
+                except Exception as exc:  # noqa: BLE001 - a report that cannot be computed must not fail /metrics
+                    out["drift"] = None
+                    out["detail"] = f"The drift report could not be computed: {type(exc).__name__}: {str(exc)[:200]}"
+            if self.unreadable_log_rows:
+                out["unreadable_log_rows"] = self.unreadable_log_rows
             if accuracy["accuracy"] is not None:
                 self.metrics.accuracy.labels(served.name).set(accuracy["accuracy"])
             self._report, self._report_time = out, time.monotonic()
@@ -188,52 +209,70 @@ class ModelMonitor:
             conn.close()
 
     # -- feedback -------------------------------------------------------------------------------------------
-    async def feedback(self, doc: dict, log) -> dict:
-        """Record the true label of an earlier prediction; returns it with the live accuracy."""
+    async def feedback(self, doc: dict, log, overwrite: bool = False) -> dict:
+        """Record the true label of an earlier prediction; returns it with the live accuracy.
+
+        A label is written once: another for the same instance is a 409 unless ``overwrite`` (which the app grants
+        only to the admin key). Feedback is recorded one at a time, so two labels sent together cannot both win.
+        """
         served = self.served
         expected = '{"request_id": str, "label": one of the model\'s classes, "instance": int >= 0}'
         extra = [k for k in doc if k not in ("request_id", "label", "instance")]
         if extra:
-            raise APIError(422, f"Unknown field {extra[0]!r}; feedback has 'request_id', 'label' and 'instance'.",
-                           field=extra[0], expected=expected)
+            raise APIError(422, f"Unknown field {quoted(extra[0])}; feedback has 'request_id', 'label' and "
+                                f"'instance'.", field=extra[0][:60], expected=expected)
         rid, label, instance = doc.get("request_id"), doc.get("label"), doc.get("instance", 0)
         if not isinstance(rid, str) or not rid:
-            raise APIError(422, f"'request_id' must be the request_id of a prediction; got {rid!r:.60}.",
+            raise APIError(422, f"'request_id' must be the request_id of a prediction; got {quoted(rid)}.",
                            field="request_id", expected=expected)
         if type(instance) is not int or instance < 0:
-            raise APIError(422, f"'instance' must be an integer >= 0; got {instance!r:.60}.", field="instance",
+            raise APIError(422, f"'instance' must be an integer >= 0; got {quoted(instance)}.", field="instance",
                            expected=expected)
         if served.classes is None:
             raise APIError(422, f"Model {served.name!r} is a regressor; feedback labels are for classifiers.",
                            field="label")
         label = _plain(label)
-        if label not in served.classes or type(label) is bool:
-            raise APIError(422, f"'label' must be one of the model's classes {served.classes}; got {label!r:.60}.",
-                           field="label", expected=expected)
-        found = await asyncio.to_thread(self._lookup, rid)
-        if found is None:
-            raise APIError(404, f"No logged prediction has request_id {rid!r:.60}.", field="request_id",
-                           expected="the request_id returned by :predict")
-        model, outputs = found
-        if model != served.name:
-            raise APIError(422, f"Request {rid!r} was answered by model {model!r}, not {served.name!r}.",
-                           field="request_id")
-        if instance >= len(outputs):
-            raise APIError(422, f"Request {rid!r} had {len(outputs)} instance(s); got instance {instance}.",
-                           field="instance", expected=f"0..{len(outputs) - 1}")
-        await log.append((rid, instance, orjson.dumps(label).decode(), time.time()), kind="feedback")
+        if type(label) is bool or type(label) not in (int, float, str) or label not in served.classes:
+            raise APIError(422, f"'label' must be one of the model's classes {quoted(served.classes, 200)}; got "
+                                f"{quoted(label)}.", field="label", expected=expected)
+        if self._feedback_lock is None:
+            self._feedback_lock = asyncio.Lock()
+        async with self._feedback_lock:
+            found = await asyncio.to_thread(self._lookup, rid, instance)
+            if found is None:
+                raise APIError(404, f"No logged prediction has request_id {quoted(rid)}.", field="request_id",
+                               expected="the request_id returned by :predict")
+            model, outputs, recorded = found
+            if model != served.name:
+                raise APIError(422, f"Request {quoted(rid)} was answered by model {model!r}, not {served.name!r}.",
+                               field="request_id")
+            if instance >= len(outputs):
+                raise APIError(422, f"Request {quoted(rid)} had {len(outputs)} instance(s); got instance {instance}.",
+                               field="instance", expected=f"0..{len(outputs) - 1}")
+            if recorded is not None and not overwrite:
+                raise APIError(409, f"Instance {instance} of request {quoted(rid)} already has the label {recorded}; "
+                                    f"a label is written once (to replace it, send overwrite=true with the admin "
+                                    f"key).", field="request_id")
+            await log.append((rid, instance, orjson.dumps(label).decode(), time.time()),
+                             kind="feedback_replace" if overwrite else "feedback")
         self._report = None
         accuracy = await asyncio.to_thread(self.accuracy)
         if accuracy["accuracy"] is not None:
             self.metrics.accuracy.labels(served.name).set(accuracy["accuracy"])
-        predicted = outputs[instance].get("label")
+        predicted = outputs[instance].get("label") if isinstance(outputs[instance], dict) else None
         return {"request_id": rid, "instance": instance, "label": label, "predicted": predicted,
                 "correct": predicted == label, "live_accuracy": accuracy}
 
-    def _lookup(self, rid: str):
+    def _lookup(self, rid: str, instance: int):
+        """(model, logged outputs, label already recorded for ``instance`` or None) of request ``rid``, or None."""
         conn = connect(self.db, readonly=True)
         try:
-            return predicted_outputs(conn, rid)
+            found = predicted_outputs(conn, rid)
+            if found is None:
+                return None
+            row = conn.execute("SELECT label FROM feedback WHERE request_id = ? AND instance = ?",
+                               (rid, instance)).fetchone()
+            return (*found, None if row is None else row[0])
         finally:
             conn.close()
 

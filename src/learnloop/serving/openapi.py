@@ -6,7 +6,12 @@ components: ``<name>.Row`` (one property per raw field: its JSON type, ``null`` 
 ``required`` the others, the ignored columns listed as such, an example row from the training reference),
 ``<name>.RowsRequest`` (``{"instances": [Row, ...]}``) and ``<name>.ColumnsRequest`` (``{"inputs": {field:
 [...]}}``). The predict body is ``anyOf`` the served models' request schemas, with one named example per model and
-format, so "Try it out" in ``/docs`` sends a valid request.
+format, so "Try it out" sends a valid request.
+
+The *public* document (what a caller without a key sees once the server has API keys) keeps every route, field name
+and JSON type but nothing taken from training data: no medians, ranges, categories or example rows (examples are
+the type's zero). With keys, the document declares them (``bearerAuth`` or ``apiKeyHeader``) on every operation that
+needs one.
 """
 
 from __future__ import annotations
@@ -22,8 +27,32 @@ FEEDBACK = "/v1/models/{name}:feedback"
 _JSON = "application/json"
 
 
-def document_models(spec: dict, models: list) -> dict:
-    """Write the request bodies of ``models`` (:class:`~learnloop.serving.registry.ServedModel`) into ``spec``."""
+ADMIN_PATHS = ("/v1/models/{name}:feedback", "/v1/models/{name}:reload", "/v1/models/{name}/monitor", "/metrics")
+PUBLIC_PATHS = ("/healthz", "/readyz")
+
+
+def document_security(spec: dict, keys) -> dict:
+    """Declare the API keys (when ``keys`` has any) and the operations that need them."""
+    if keys is None or not keys.enabled:
+        return spec
+    schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearerAuth"] = {"type": "http", "scheme": "bearer",
+                             "description": "A predict key (predict, model descriptions) or the admin key (also "
+                                            "feedback, reload, monitor, /metrics)."}
+    schemes["apiKeyHeader"] = {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                               "description": "The same keys, in an X-API-Key header."}
+    for path, item in spec.get("paths", {}).items():
+        for operation in item.values():
+            if isinstance(operation, dict) and path not in PUBLIC_PATHS:
+                operation["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+                if path in ADMIN_PATHS:
+                    operation["description"] = (operation.get("description", "") + "\n\nNeeds the admin key.").strip()
+    return spec
+
+
+def document_models(spec: dict, models: list, public: bool = False) -> dict:
+    """Write the request bodies of ``models`` (:class:`~learnloop.serving.registry.ServedModel`) into ``spec``;
+    ``public``: without anything taken from training data (see the module docstring)."""
     components = spec.setdefault("components", {}).setdefault("schemas", {})
     alternatives, examples = [], {}
     arrays = [m for m in models if m.schema is None]
@@ -41,16 +70,16 @@ def document_models(spec: dict, models: list) -> dict:
         base = _component_name(m.name, used)
         row, rows, cols = f"{base}.Row", f"{base}.RowsRequest", f"{base}.ColumnsRequest"
         used.update((row, rows, cols))
-        components[row] = _row_schema(m)
+        components[row] = _row_schema(m, public)
         components[rows] = {
             "title": f"{m.name}: rows", "type": "object", "additionalProperties": False, "required": ["instances"],
             "description": f"Instances for model {m.name!r}, one object of raw fields each (TF Serving's row "
                            f"format).",
             "properties": {"instances": {"type": "array", "minItems": 1, "items": {"$ref": f"#/components/"
                                                                                            f"schemas/{row}"}}}}
-        components[cols] = _columns_schema(m)
+        components[cols] = _columns_schema(m, public)
         alternatives += [{"$ref": f"#/components/schemas/{rows}"}, {"$ref": f"#/components/schemas/{cols}"}]
-        example = m.schema.example_row()
+        example = _zero_row(m) if public else m.schema.example_row()
         examples[f"{m.name} (rows)"] = {"summary": f"{m.name}: one row of raw fields",
                                         "value": {"instances": [example]}}
         examples[f"{m.name} (columns)"] = {"summary": f"{m.name}: the same, one list per field",
@@ -91,8 +120,16 @@ def _component_name(name: str, used: set) -> str:
     return candidate
 
 
-def _field_schema(field, reference: dict | None) -> dict:
+def _zero_row(m) -> dict:
+    return {f.name: {"number": 0.0, "integer": 0, "string": ""}.get(f.type) for f in m.schema.fields.values()}
+
+
+def _field_schema(field, reference: dict | None, public: bool = False) -> dict:
     kind = field.type
+    if public:
+        return {"type": [kind, "null"] if field.nullable else kind,
+                "description": ("null or absent: imputed" if field.nullable else "required, not null") + ".",
+                "examples": [{"number": 0.0, "integer": 0, "string": ""}.get(kind)]}
     out: dict = {"type": [kind, "null"] if field.nullable else kind}
     words = []
     if kind == "string":
@@ -116,24 +153,24 @@ def _field_schema(field, reference: dict | None) -> dict:
     return out
 
 
-def _row_schema(m) -> dict:
+def _row_schema(m, public: bool = False) -> dict:
     schema = m.schema
     columns = (m.reference or {}).get("columns") or {}
-    properties = {f.name: _field_schema(f, columns.get(f.name)) for f in schema.fields.values()}
+    properties = {f.name: _field_schema(f, columns.get(f.name), public) for f in schema.fields.values()}
     for name in schema.ignored:
         properties[name] = {"description": "A column of the training table the model does not read (the target, a "
                                            "group column, or a dropped column): accepted and ignored."}
     return {"title": f"{m.name}: one row", "type": "object", "additionalProperties": False,
             "properties": properties, "required": [f.name for f in schema.fields.values() if not f.nullable],
-            "example": schema.example_row()}
+            "example": _zero_row(m) if public else schema.example_row()}
 
 
-def _columns_schema(m) -> dict:
+def _columns_schema(m, public: bool = False) -> dict:
     schema = m.schema
     columns = (m.reference or {}).get("columns") or {}
     properties = {}
     for f in schema.fields.values():
-        item = _field_schema(f, columns.get(f.name))
+        item = _field_schema(f, columns.get(f.name), public)
         properties[f.name] = {"type": "array", "minItems": 1, "items": {k: v for k, v in item.items()
                                                                          if k != "examples"},
                               "description": item["description"]}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from learnloop.serving.errors import APIError
+from learnloop.serving.errors import APIError, quoted
 
 try:                                  # optional: about 3x faster than orjson + np.array for rows of numbers
     import simdjson as _simdjson
@@ -26,6 +26,11 @@ _parsers = threading.local()          # one reusable simdjson parser per thread
 _NON_JSON_NUMBER = re.compile(rb"NaN|Infinity|\d[eE][+]?\d{3,}")
 _NUMERIC_JSON = b"0123456789.,-+eE[]{}: \t\r\n"
 _KEY_LEFT = b'"instancs"'                      # what deleting _NUMERIC_JSON leaves of a numbers-only body
+# The end of an object key in valid JSON: a quote that closes a string (not escaped: an even run of backslashes
+# before it) followed by a colon. Inside a string a quote is always escaped, so in text a parser accepted, these
+# count the keys exactly.
+_KEY_END = re.compile(rb'(?:^|[^\\])(?:\\\\)*"[ \t\r\n]*:')
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -38,8 +43,9 @@ def expected_text(shape: tuple[int, ...]) -> str:
     return f"instances of shape {shape_text(shape)}: a non-empty list of nested lists of finite numbers"
 
 
-def load_json_object(body: bytes, what: str) -> dict:
-    """``body`` parsed as a JSON object, or an :class:`APIError` (400 for bad JSON, 422 for another JSON type)."""
+def load_json_object(body: bytes, what: str, *, unique_keys: bool = False) -> dict:
+    """``body`` parsed as a JSON object, or an :class:`APIError` (400 for bad JSON or a key given twice in one object,
+    at any depth; 422 for another JSON type). ``unique_keys``: the caller knows the body has one key at most."""
     if not body:
         raise APIError(400, f"The request body is empty; expected a JSON object ({what}).", field="body",
                        expected=what)
@@ -50,10 +56,42 @@ def load_json_object(body: bytes, what: str) -> dict:
         if _NON_JSON_NUMBER.search(body):
             hint = " NaN, Infinity and numbers beyond the float64 range are not valid JSON; send finite numbers."
         raise APIError(400, f"The request body is not valid JSON: {exc}.{hint}", field="body", expected=what) from None
+    if not unique_keys and len(_KEY_END.findall(body)) != count_keys(doc):
+        raise APIError(400, "The request body gives some key twice in one object; JSON parsers disagree on which "
+                            "value counts, so such bodies are refused.", field="body", expected=what)
     if type(doc) is not dict:
         raise APIError(422, f"The request body must be a JSON object ({what}); got a JSON {_json_type(doc)}.",
                        field="body", expected=what)
     return doc
+
+
+def count_keys(doc) -> int:
+    """Keys of every object in a parsed JSON document (a key given twice in one object counts once)."""
+    total = 0
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            total += len(value)
+            stack += [v for v in value.values() if type(v) is dict or type(v) is list]
+        elif type(value) is list and any(type(v) is dict or type(v) is list for v in value):
+            stack += [v for v in value if type(v) is dict or type(v) is list]
+    return total
+
+
+def read_instances(body: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    """(:func:`parse_instances`, the JSON text to log): the instances as the model reads them.
+
+    A body of numbers only has one key, so its ``instances`` text is the slice from its first ``[`` to its last
+    ``]``, exactly what was parsed; any other body is logged as the parsed array re-serialized.
+    """
+    numbers_only = body.translate(None, _NUMERIC_JSON) == _KEY_LEFT
+    if numbers_only and len(shape) == 1 and _simdjson is not None:
+        x = _parse_rows(body, shape[0])
+        if x is not None:
+            return x, body[body.index(b"["):body.rindex(b"]") + 1].decode()
+    x = _parse_general(body, shape, numbers_only)
+    return x, orjson.dumps(x, option=_NUMPY).decode()
 
 
 def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
@@ -65,17 +103,16 @@ def parse_instances(body: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """
     # Only numbers and lists (deleting their characters leaves just the key), so no string, boolean or null can be
     # quietly read as a number. One pass over the body, unlike four `in` scans.
-    numbers_only = body.translate(None, _NUMERIC_JSON) == _KEY_LEFT
-    if numbers_only and len(shape) == 1 and _simdjson is not None:
-        x = _parse_rows(body, shape[0])
-        if x is not None:
-            return x
+    return read_instances(body, shape)[0]
+
+
+def _parse_general(body: bytes, shape: tuple[int, ...], numbers_only: bool) -> np.ndarray:
     expected = expected_text(shape)
-    doc = load_json_object(body, '{"instances": [[...], ...]}')
+    doc = load_json_object(body, '{"instances": [[...], ...]}', unique_keys=numbers_only)
     extra = [k for k in doc if k != "instances"]
     if extra:
-        raise APIError(422, f"Unknown field {extra[0]!r} in the request body; the only field is 'instances'.",
-                       field=extra[0], expected=expected)
+        raise APIError(422, f"Unknown field {quoted(extra[0])} in the request body; the only field is 'instances'.",
+                       field=extra[0][:200], expected=expected)
     if "instances" not in doc:
         raise APIError(422, "The request body has no 'instances' field.", field="instances", expected=expected)
     instances = doc["instances"]
@@ -127,12 +164,6 @@ def _parse_rows(body: bytes, d: int) -> np.ndarray | None:
         return None
     finally:
         del doc, rows                                 # the parser may only be reused once these are gone
-
-
-def instances_text(body: bytes) -> str:
-    """The JSON text of the ``instances`` list of a body :func:`parse_instances` accepted (the body's first ``[``
-    to its last ``]``: the only key is ``instances`` and its value is a list), logged as the client sent it."""
-    return body[body.index(b"["):body.rindex(b"]") + 1].decode()
 
 
 def _find_problem(instances: list, shape: tuple[int, ...]) -> tuple[str, str] | None:

@@ -22,15 +22,17 @@ Tables::
     predictions(id, request_id UNIQUE, ts, model, model_version, latency_ms, n_instances, inputs, outputs)
     feedback(request_id, instance, label, ts)   -- true labels sent later, primary key (request_id, instance)
 
-``ts`` is seconds since the epoch; ``inputs`` and ``outputs`` are JSON text (the request's instances as the client
-sent them, and the predictions returned); ``latency_ms`` is the time from reading the request to having its
-predictions, before the log write.
+``ts`` is seconds since the epoch; ``inputs`` and ``outputs`` are JSON text (the request's instances as the model
+read them, and the predictions returned); ``latency_ms`` is the time from reading the request to having its
+predictions, before the log write. The log holds what clients sent, so a new log file is created readable and
+writable by its owner only (0600; SQLite gives its -wal and -shm files the same mode).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import queue
 import sqlite3
 import threading
@@ -39,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from learnloop.errors import LearnloopError
-from learnloop.serving.retention import PRUNE_INTERVAL, Retention, prune
+from learnloop.serving.retention import PRUNE_INTERVAL, Retention, over_bytes, prune
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -65,7 +67,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 INSERT = {   # statement head, and one row's placeholders
     "prediction": ("INSERT INTO predictions (request_id, ts, model, model_version, latency_ms, n_instances, inputs, "
                    "outputs) VALUES ", "(?,?,?,?,?,?,?,?)"),
-    "feedback": ("INSERT OR REPLACE INTO feedback (request_id, instance, label, ts) VALUES ", "(?,?,?,?)"),
+    # feedback is written once: the monitor checks for a label first, and OR IGNORE keeps a batch whole regardless
+    "feedback": ("INSERT OR IGNORE INTO feedback (request_id, instance, label, ts) VALUES ", "(?,?,?,?)"),
+    "feedback_replace": ("INSERT OR REPLACE INTO feedback (request_id, instance, label, ts) VALUES ", "(?,?,?,?)"),
 }
 MAX_ROWS_PER_STATEMENT = 32766 // 8          # SQLite's default limit on bound parameters per statement
 SYNCHRONOUS = ("full", "normal")
@@ -91,6 +95,13 @@ def connect(path: str | Path, synchronous: str = "normal", *, readonly: bool = F
         conn.execute("PRAGMA busy_timeout = 5000")
         return conn
     new = not path.exists() or path.stat().st_size == 0
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise LearnloopError(f"Prediction log {str(path)!r} cannot be created: {exc}") from None
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout = 5000")
@@ -253,14 +264,15 @@ class PredictionLog:
     def _checkpoint_loop(self, stop: threading.Event) -> None:
         """Copy committed WAL frames into the database file every CHECKPOINT_INTERVAL seconds (PASSIVE: never
         blocks the writer), so commits never pay for a checkpoint and the WAL does not grow without bound; and,
-        with a retention, delete what it does not keep every PRUNE_INTERVAL seconds."""
+        with a retention, delete what it does not keep every PRUNE_INTERVAL seconds (and as soon as the log is
+        past a byte bound: that is checked every interval)."""
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         next_prune = time.monotonic()
         try:
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             while True:
-                if self.retention is not None and time.monotonic() >= next_prune:
+                if self.retention is not None and (time.monotonic() >= next_prune or over_bytes(conn, self.retention)):
                     self.prune(conn)
                     next_prune = time.monotonic() + PRUNE_INTERVAL
                 if stop.wait(CHECKPOINT_INTERVAL):

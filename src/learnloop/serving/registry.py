@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import math
 import os
 import time
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from learnloop.serving.rows import RowSchema
 
 TASKS = ("multiclass", "binary", "regression")
+logger = logging.getLogger("learnloop.serve")
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,8 @@ def served_model(name: str, path: Path, model) -> ServedModel:
 
 def _usable_reference(reference, shape: tuple[int, ...], space) -> dict | None:
     """The reference statistics if they describe this model's input: raw columns it reads (a FeatureSpace model),
-    or its flattened input features (an array model); else None (no drift monitoring)."""
+    or its flattened input features (an array model), and are well formed (:func:`check_reference`); else None
+    (no drift monitoring)."""
     if not isinstance(reference, dict) or not isinstance(reference.get("outputs"), dict):
         return None
     if space is not None:
@@ -234,9 +237,15 @@ def _usable_reference(reference, shape: tuple[int, ...], space) -> dict | None:
         if reference.get("kind") != "columns" or not isinstance(columns, dict) or not columns or \
                 not set(columns) <= set(space.column_names):
             return None
-        return reference
-    if reference.get("kind", "features") != "features" or \
-            len(reference.get("features", {}).get("bin_edges", [])) != int(np.prod(shape)):
+    elif reference.get("kind", "features") != "features" or not isinstance(reference.get("features"), dict) or \
+            not isinstance(reference["features"].get("bin_edges"), list) or \
+            len(reference["features"]["bin_edges"]) != int(np.prod(shape)):
+        return None
+    from learnloop.serving.monitor import check_reference
+
+    problem = check_reference(reference)
+    if problem is not None:
+        logger.warning("reference statistics not used (no drift monitoring): %s", problem)
         return None
     return reference
 
@@ -266,6 +275,7 @@ class _Slot:
         self.signature: tuple[int, int] | None = None
         self.failed_signature: tuple[int, int] | None = None
         self.last_error: str | None = None
+        self.last_error_at: str | None = None
         self.lock = asyncio.Lock()
 
 
@@ -291,7 +301,13 @@ class ModelRegistry:
         path = Path(path)
         slot = _Slot(path)
         slot.signature = _signature(path)
-        slot.current = self._load(name, path)
+        try:
+            slot.current = self._load(name, path)
+        except LearnloopError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a loader given for tests; said plainly, not as a traceback
+            raise LearnloopError(f"Model file {str(path)!r} cannot be served: {type(exc).__name__}: "
+                                 f"{str(exc)[:500]}") from None
         self._slots[name] = slot
         if self.on_swap:
             self.on_swap(None, slot.current)
@@ -299,6 +315,8 @@ class ModelRegistry:
 
     def _load(self, name: str, path: Path) -> ServedModel:
         model = self.loader(path)
+        if model is None:
+            raise LearnloopError(f"Model {str(path)!r}: the loader returned nothing.")
         served = served_model(name, path, model)
         if len(served.input_shape) == 0 or any(s <= 0 for s in served.input_shape):
             raise LearnloopError(f"Model {str(path)!r} has input shape {model.input_shape}; a server needs a fixed "
@@ -320,7 +338,14 @@ class ModelRegistry:
 
     def status(self, name: str) -> dict:
         slot = self._slots[name]
-        return {"path": str(slot.path), "last_reload_error": slot.last_error}
+        return {"path": str(slot.path), "last_reload_error": slot.last_error,
+                "last_reload_error_at": slot.last_error_at}
+
+    def describe(self, name: str) -> dict:
+        """What ``GET /v1/models/{name}`` says: the model's metadata and the last failed reload, if any."""
+        slot = self._slots.get(name)
+        served = self.get(name)
+        return {**served.describe(), "last_reload_error": slot.last_error, "last_reload_error_at": slot.last_error_at}
 
     async def reload(self, name: str, *, force: bool = False) -> tuple[ServedModel, bool]:
         """Load the file again if it changed (or ``force``); returns (serving model, whether it was swapped).
@@ -335,28 +360,39 @@ class ModelRegistry:
                 return slot.current, False
             try:
                 new = await asyncio.to_thread(self._load, name, slot.path)
-            except (LearnloopError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever a file does to the loader, the old version serves
                 slot.failed_signature = sig
-                slot.last_error = f"{type(exc).__name__}: {exc}"
-                raise APIError(422, f"Model file {str(slot.path)!r} could not be loaded ({exc}); still serving "
-                                    f"version {slot.current.version}.", field="file") from None
-            old, slot.current, slot.signature, slot.last_error = slot.current, new, sig, None
+                slot.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
+                slot.last_error_at = now_iso()
+                logger.warning("model %r: %s could not be loaded (%s); still serving version %s", name, slot.path,
+                               slot.last_error, slot.current.version)
+                raise APIError(422, f"Model file {str(slot.path)!r} could not be loaded ({slot.last_error}); still "
+                                    f"serving version {slot.current.version}.", field="file") from None
+            old, slot.current, slot.signature, slot.last_error, slot.last_error_at = slot.current, new, sig, None, None
             if self.on_swap and new.version != old.version:
-                self.on_swap(old, new)
+                try:
+                    self.on_swap(old, new)
+                except Exception as exc:  # noqa: BLE001 - the new version serves; the monitor's problem is logged
+                    logger.warning("model %r: version %s serves, but its monitor could not switch: %s", name,
+                                   new.version, exc)
             return new, new.version != old.version
 
     async def watch(self, interval: float = 1.0) -> None:
-        """Poll every file's mtime and size each ``interval`` seconds and reload files that changed (forever)."""
+        """Poll every file's mtime and size each ``interval`` seconds and reload files that changed (forever: a
+        file that cannot be loaded is recorded in :meth:`status` and tried again once it changes)."""
         while True:
             await asyncio.sleep(interval)
             for name, slot in list(self._slots.items()):
-                sig = _signature(slot.path)
-                if sig is None or sig == slot.signature or sig == slot.failed_signature:
-                    continue
                 try:
+                    sig = _signature(slot.path)
+                    if sig is None or sig == slot.signature or sig == slot.failed_signature:
+                        continue
                     await self.reload(name)
                 except APIError:
                     pass                                  # recorded in slot.last_error; retried when it changes
+                except Exception as exc:  # noqa: BLE001 - the watcher outlives anything; recorded, then polled again
+                    slot.last_error, slot.last_error_at = f"{type(exc).__name__}: {str(exc)[:500]}", now_iso()
+                    logger.warning("model %r: watching %s failed: %s", name, slot.path, slot.last_error)
 
 
 def now_iso() -> str:

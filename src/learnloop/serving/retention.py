@@ -1,8 +1,10 @@
-"""Keeping the prediction log bounded: rows older than an age, or beyond a row count, are deleted.
+"""Keeping the prediction log bounded: rows older than an age, beyond a row count, or beyond a byte size are deleted.
 
 Deleting runs in the log's background thread, in transactions of at most ``CHUNK`` rows, so a request's commit
 never waits behind more than one chunk. SQLite reuses the freed pages, so once the log is at its bound the file
-stops growing. Feedback labels whose prediction is gone are deleted with it.
+stops growing. Feedback labels whose prediction is gone are deleted with it. A byte bound counts the pages the
+database uses (not the free ones it keeps for reuse); past it, the oldest rows go until the log is back under 90% of
+it, and the server checks it every half second, so a flood of large requests cannot outrun it by much.
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ from dataclasses import dataclass
 from learnloop.errors import LearnloopError
 
 CHUNK = 2000
+BYTES_TARGET = 0.9               # a log past its byte bound is pruned down to this fraction of it
 PRUNE_INTERVAL = 60.0            # seconds between prunes while the server runs (one also runs at start)
 
 
 @dataclass(frozen=True)
 class Retention:
-    """How much of the prediction log to keep: rows newer than ``max_age_days``, and the ``max_rows`` newest."""
+    """How much of the prediction log to keep: rows newer than ``max_age_days``, the ``max_rows`` newest, and no
+    more than ``max_bytes`` of database pages."""
 
     max_age_days: float | None = None
     max_rows: int | None = None
+    max_bytes: int | None = None
 
     def __post_init__(self):
         age, rows = self.max_age_days, self.max_rows
@@ -31,10 +36,23 @@ class Retention:
             raise LearnloopError(f"Retention max_age_days must be a positive number of days; got {age!r}.")
         if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows <= 0):
             raise LearnloopError(f"Retention max_rows must be a positive integer; got {rows!r}.")
+        size = self.max_bytes
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 2**20):
+            raise LearnloopError(f"Retention max_bytes must be an integer of at least 1 MiB; got {size!r}.")
 
     @property
     def bounded(self) -> bool:
-        return self.max_age_days is not None or self.max_rows is not None
+        return self.max_age_days is not None or self.max_rows is not None or self.max_bytes is not None
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the database's pages in use (its free pages left out)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return pages * conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def over_bytes(conn: sqlite3.Connection, retention: Retention) -> bool:
+    return retention.max_bytes is not None and used_bytes(conn) > retention.max_bytes
 
 
 def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = None) -> int:
@@ -50,6 +68,14 @@ def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = No
                                     (retention.max_rows,)).fetchone()
         if last_dropped is not None:
             deleted += _delete_in_chunks(conn, "id <= ?", (last_dropped[0],))
+    if retention.max_bytes is not None:
+        target = retention.max_bytes * BYTES_TARGET
+        while used_bytes(conn) > target:
+            count = conn.execute(f"DELETE FROM predictions WHERE id IN (SELECT id FROM predictions ORDER BY id LIMIT "
+                                 f"{max(CHUNK // 20, 1)})").rowcount
+            deleted += count
+            if not count:
+                break
     if deleted:
         while conn.execute(
                 "DELETE FROM feedback WHERE rowid IN (SELECT f.rowid FROM feedback f WHERE NOT EXISTS "

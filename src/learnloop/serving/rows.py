@@ -25,7 +25,7 @@ import numpy as np
 import orjson
 
 from learnloop.layers._features import canonical_text
-from learnloop.serving.errors import APIError
+from learnloop.serving.errors import APIError, quoted
 from learnloop.serving.parsing import load_json_object
 
 _INT64 = 2**63
@@ -144,7 +144,7 @@ class RowSchema:
                                     "field), not both.", field=key, expected=self.expected)
             else:
                 raise APIError(422, f"Unknown field {_short(key)} in the request body; the body holds 'instances' "
-                                    f"(rows) or 'inputs' (columns).", field=key, expected=self.expected)
+                                    f"(rows) or 'inputs' (columns).", field=_cut(key), expected=self.expected)
         if fmt is None:
             raise APIError(422, "The request body has no 'instances' (rows) or 'inputs' (columns) field.",
                            field="instances", expected=self.expected)
@@ -169,7 +169,7 @@ class RowSchema:
                     # the usual case inline (text for text, a float for a number); the rest checked in _value
                     row[key] = value if type(value) in kinds else self._value(fields[key], value, i, "instances")
                 elif key not in ignored:
-                    self._unknown(f"instances[{i}].{key}", key)
+                    self._unknown(f"instances[{i}].{_cut(key)}", key)
             if len(row) != width:                            # some field is absent (JSON object keys are unique)
                 for name in self.names:
                     if name not in row:
@@ -184,7 +184,7 @@ class RowSchema:
         n = None
         for key, column in inputs.items():
             if key not in self.fields and key not in self._ignored:
-                self._unknown(f"inputs.{key}", key)
+                self._unknown(f"inputs.{_cut(key)}", key)
             if type(column) is not list:
                 self._fail(f"inputs.{key}", f"inputs.{key}: expected a list with one value per instance; got a JSON "
                                             f"{_json_type(column)}.")
@@ -346,7 +346,13 @@ def _describe(value) -> str:
 
 
 def _short(key: str) -> str:
-    return repr(key) if len(key) <= 60 else repr(key[:57] + "...")
+    """A client's key as JSON text, cut to 60 characters."""
+    return quoted(key, 60)
+
+
+def _cut(key: str) -> str:
+    """A client's key in a field path: as sent, cut to 60 characters."""
+    return key if len(key) <= 60 else key[:57] + "..."
 
 
 def _example_text(schema: RowSchema) -> str:

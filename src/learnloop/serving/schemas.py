@@ -69,6 +69,9 @@ class ModelInfo(BaseModel):
     loaded_at: str
     file: str
     has_reference_statistics: bool
+    last_reload_error: str | None = Field(None, description="Why the last reload of the file failed (the version "
+                                                            "above still serves), or null.")
+    last_reload_error_at: str | None = None
 
 
 class FeedbackRequest(BaseModel):
@@ -115,9 +118,12 @@ class MonitorResponse(BaseModel):
     model_version: str
     requests_seen: int = Field(..., description="Instances added to the window since the server started "
                                                 "(plus those read back from the log at start).")
-    drift: dict | None = Field(None, description="window_size, status ('no_data'|'stable'|'moderate'|'drift'), "
+    drift: dict | None = Field(None, description="window_size, status ('no_data'|'insufficient_data' (fewer than "
+                                                 "100 instances)|'stable'|'moderate'|'drift'), "
                                                  "max_psi, drifted_features, top, features (FeatureDrift each: "
                                                  "one per input feature, or per raw field of a table model), "
                                                  "prediction, and for table models unseen_values.")
     live_accuracy: LiveAccuracy
     detail: str | None = None
+    unreadable_log_rows: int | None = Field(None, description="Logged rows that could not be read back into the "
+                                                              "window at start (skipped).")
