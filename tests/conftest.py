@@ -39,3 +39,25 @@ def _seed_learnloop():
 
     learnloop.set_seed(1234)
     yield
+
+
+ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
+                 "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
+                 "income"]
+
+
+@pytest.fixture(scope="session")
+def adult_model(tmp_path_factory) -> Path:
+    """``learnloop run --data adult.csv --target income --group sex --quick`` on all of UCI Adult's training file
+    (with a header row, as a user would write it), once per test session; the saved model's path. Skipped when the
+    shared data folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    from learnloop.cli import main
+
+    folder = tmp_path_factory.mktemp("adult")
+    train = folder / "adult.csv"
+    train.write_text(",".join(ADULT_COLUMNS) + "\n" + (SHARED_DATA / "fairness" / "adult.data").read_text())
+    assert main(["run", "--data", str(train), "--target", "income", "--group", "sex", "--quick",
+                 "--out", str(folder / "report")]) == 0
+    return folder / "report" / "model.zip"

@@ -276,19 +276,11 @@ def test_a_regression_model_is_audited_on_mae_mse_and_mean_prediction(trained, t
 
 
 # ---- real data ---------------------------------------------------------------------------------------------------
-ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-                 "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country",
-                 "income"]
-
 
 @pytest.mark.slow
-def test_adult_run_then_audit_on_adult_test_as_given(shared_data, tmp_path, capsys):
-    train = tmp_path / "adult.csv"
-    train.write_text(",".join(ADULT_COLUMNS) + "\n" + (shared_data / "fairness" / "adult.data").read_text())
-    assert main(["run", "--data", str(train), "--target", "income", "--group", "sex", "--quick",
-                 "--out", str(tmp_path / "report")]) == 0
+def test_adult_run_then_audit_on_adult_test_as_given(shared_data, adult_model, capsys):
     capsys.readouterr()
-    code = main(["audit", str(tmp_path / "report" / "model.zip"), "--data", str(shared_data / "fairness" /
+    code = main(["audit", str(adult_model), "--data", str(shared_data / "fairness" /
                  "adult.test"), "--target", "income", "--group", "sex", "--max-difference", "1"])
     out = capsys.readouterr().out
     assert code == 0, out

@@ -7,7 +7,6 @@ import pytest
 from numpy.testing import assert_allclose
 from serving_helpers import TestClient
 
-from learnloop.cli import main
 from learnloop.saving import load_model
 from learnloop.serving.app import create_app
 
@@ -32,13 +31,8 @@ def adult_rows(path, n: int) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_adult_trained_by_learnloop_run_answers_raw_rows_with_its_labels(shared_data, tmp_path, capsys):
-    train = tmp_path / "adult.csv"
-    train.write_text(",".join(ADULT_COLUMNS) + "\n" + (shared_data / "fairness" / "adult.data").read_text())
-    assert main(["run", "--data", str(train), "--target", "income", "--group", "sex", "--quick",
-                 "--out", str(tmp_path / "report")]) == 0
-    capsys.readouterr()
-    path = tmp_path / "report" / "model.zip"
+def test_adult_trained_by_learnloop_run_answers_raw_rows_with_its_labels(shared_data, adult_model, tmp_path):
+    path = adult_model
     model = load_model(path)
     reference = model.metadata["reference_statistics"]
     assert reference["kind"] == "columns" and set(reference["columns"]) == set(model.feature_space.column_names)
