@@ -8,6 +8,9 @@ Servers:
 - ``learnloop-orjson``: ``learnloop serve`` with pysimdjson hidden, so bodies go through orjson + ``np.array``
 - ``fastapi``: FastAPI with a pydantic ``list[list[float]]`` request model and response model, no log
 - ``fastapi-log``: the same, and each request durably logged before its 200 with learnloop's group-commit log
+- ``learnloop-key``: ``learnloop serve`` with ``--api-key-file`` (every request sends ``Authorization: Bearer``)
+- ``learnloop-before``: ``learnloop serve`` from another source tree (``--before SRC``, e.g. a worktree of an
+  earlier commit), to measure a change side by side in one run
 
 Cases: ``single`` (1 row per request) and ``batch100`` (100 rows), 32 concurrent connections. The load generator is
 ``hey`` (Debian package ``hey``; count-bounded, so every request of a run is answered before it ends) or, when it is
@@ -47,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import machine_line, write_section  # noqa: E402
 
 SERVERS = ["learnloop", "learnloop-full", "learnloop-orjson", "fastapi", "fastapi-log"]
+BEFORE_SRC: str | None = None                 # --before: the src folder of the learnloop-before server
+API_KEY = "bench-" + "k" * 32
 CASES = {"single": 1, "batch100": 100}        # rows per request
 SHARE = {"single": 1.0, "batch100": 0.5}       # of --requests per run
 HOST = "127.0.0.1"
@@ -115,21 +120,28 @@ def free_port() -> int:
 def start_server(kind: str, model: Path, workdir: Path) -> tuple[subprocess.Popen, int, Path | None]:
     port = free_port()
     db = workdir / f"{kind}.sqlite"
+    env = dict(os.environ)
     if kind.startswith("learnloop"):
         args = ["serve", str(model), "--name", "digits", "--port", str(port), "--log-db", str(db),
                 "--watch-interval", "0", "--synchronous", "full" if kind == "learnloop-full" else "normal"]
+        if kind == "learnloop-key":
+            keys = workdir / "keys.txt"
+            keys.write_text(API_KEY + "\n")
+            args += ["--api-key-file", str(keys)]
+        if kind == "learnloop-before":
+            env["PYTHONPATH"] = str(BEFORE_SRC)
         hide = "sys.modules['simdjson'] = None; " if kind == "learnloop-orjson" else ""
         cmd = [sys.executable, "-c", f"import sys; {hide}from learnloop.cli import main; sys.exit(main({args!r}))"]
     else:
         db = db if kind == "fastapi-log" else None
         cmd = [sys.executable, __file__, "--serve-peer", str(port), str(model), str(db or "")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://{HOST}:{port}/openapi.json", timeout=1).status_code == 200:
+            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200:
                 return proc, port, db
         except httpx.TransportError:
             time.sleep(0.1)
@@ -153,9 +165,10 @@ def rows(db: Path | None) -> int | None:
         return conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
 
 
-def run_hey(url: str, body: Path, n: int, c: int) -> dict:
+def run_hey(url: str, body: Path, n: int, c: int, key: str | None = None) -> dict:
+    auth = ["-H", f"Authorization: Bearer {key}"] if key else []
     out = subprocess.run(["hey", "-n", str(n), "-c", str(c), "-m", "POST", "-T", "application/json", "-D", str(body),
-                          "-t", "20", url], capture_output=True, text=True, timeout=600).stdout
+                          *auth, "-t", "20", url], capture_output=True, text=True, timeout=600).stdout
     codes = {int(k): int(v) for k, v in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
     pct = dict(re.findall(r"(\d+)%% in ([\d.]+) secs".replace("%%", "%"), out))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -163,17 +176,18 @@ def run_hey(url: str, body: Path, n: int, c: int) -> dict:
             "sent": n}
 
 
-def run_httpx(url: str, body: Path, n: int, c: int) -> dict:
+def run_httpx(url: str, body: Path, n: int, c: int, key: str | None = None) -> dict:
     import httpx
 
     payload = body.read_bytes()
     latencies: list[float] = []
     codes: list[int] = []
+    headers = {"content-type": "application/json", **({"authorization": f"Bearer {key}"} if key else {})}
 
     async def worker(client, count):
         for _ in range(count):
             t = time.perf_counter()
-            r = await client.post(url, content=payload, headers={"content-type": "application/json"})
+            r = await client.post(url, content=payload, headers=headers)
             latencies.append(time.perf_counter() - t)
             codes.append(r.status_code)
 
@@ -218,10 +232,10 @@ def run_sequential(url: str, body: Path, n: int) -> dict:
             "ok": ok, "sent": n}
 
 
-def load(url: str, body: Path, n: int, c: int) -> dict:
+def load(url: str, body: Path, n: int, c: int, key: str | None = None) -> dict:
     if c == 1:
         return run_sequential(url, body, n)
-    return run_hey(url, body, n, c) if shutil.which("hey") else run_httpx(url, body, n, c)
+    return run_hey(url, body, n, c, key) if shutil.which("hey") else run_httpx(url, body, n, c, key)
 
 
 # ---- the benchmark ---------------------------------------------------------------------------------------------
@@ -430,9 +444,10 @@ def bench(servers: list[str], cases: list[str], n: int, c: int, rounds: int) -> 
                     for case in cases:
                         url = f"http://{HOST}:{port}/v1/models/digits:predict"
                         count = int(n * SHARE[case]) // c * c
-                        load(url, bodies[case], min(count, 1000) // c * c, c)          # warm-up
+                        key = API_KEY if s == "learnloop-key" else None
+                        load(url, bodies[case], min(count, 1000) // c * c, c, key)          # warm-up
                         before, cpu_before = rows(db), cpu_seconds(proc.pid)
-                        result = load(url, bodies[case], count, c)
+                        result = load(url, bodies[case], count, c, key)
                         after, cpu_after = rows(db), cpu_seconds(proc.pid)
                         if cpu_before is not None:
                             result["cpu_us"] = (cpu_after - cpu_before) / count * 1e6
@@ -518,7 +533,12 @@ def main() -> None:
                         help="run only the digits servers or only the table-model comparison")
     parser.add_argument("--table-concurrency", default="1,32", help="concurrency levels of the table comparison")
     parser.add_argument("--write", action="store_true", help="record the table in benchmarks/RESULTS.md")
+    parser.add_argument("--before", default=None, metavar="SRC",
+                        help="the src folder of another learnloop (e.g. a worktree of an earlier commit): adds the "
+                             "server learnloop-before, run from it")
     args = parser.parse_args()
+    global BEFORE_SRC
+    BEFORE_SRC = args.before
     if args.serve_peer:
         port, model, db = args.serve_peer
         serve_peer(int(port), model, db or None)

@@ -287,11 +287,15 @@ def _curl(words: list[str], workdir: Path) -> None:
                                   capture_output=True, text=True, timeout=60)
             assert proc.returncode == 0, proc.stderr
             answer = proc.stdout
-        else:                                               # what curl -d sends: a form content type
+        else:                                               # what curl sends: -H headers, else a form content type
             import httpx
 
-            answer = httpx.post(sent, content=payload, timeout=30,
-                                headers={"content-type": "application/x-www-form-urlencoded"}).text
+            headers = {"content-type": "application/x-www-form-urlencoded"}
+            for flag, header in zip(words, words[1:]):
+                if flag == "-H":
+                    name, _, value = header.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+            answer = httpx.post(sent, content=payload, timeout=30, headers=headers).text
     doc = json.loads(answer)
     assert "predictions" in doc, answer
     prediction = doc["predictions"][0]

@@ -24,12 +24,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(model_file, db, port: int, synchronous: str = "normal") -> subprocess.Popen:
+def _start(model_file, db, port: int, synchronous: str = "normal", extra: list[str] = ()) -> subprocess.Popen:
     out = db.with_suffix(".out")
     with open(out, "ab") as f:
         proc = subprocess.Popen(
             [sys.executable, "-m", "learnloop.cli", "serve", str(model_file), "--name", "digits", "--port", str(port),
-             "--log-db", str(db), "--watch-interval", "0", "--synchronous", synchronous],
+             "--log-db", str(db), "--watch-interval", "0", "--synchronous", synchronous, *extra],
             stdout=f, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

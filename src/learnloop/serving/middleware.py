@@ -82,6 +82,22 @@ class LimitsMiddleware:
         self.max_bytes_in_flight = int(max_bytes_in_flight)
         self.in_flight = 0
         self.bytes_in_flight = 0
+        # bodies being read: task -> deadline; one sweeper task cancels the late ones (cheaper than a timer each)
+        self._reading: dict[asyncio.Task, float] = {}
+        self._expired: set[asyncio.Task] = set()
+        self._sweeper: asyncio.Task | None = None
+
+    async def _sweep(self) -> None:
+        """Every quarter of the body timeout (at most a second), cancel the reads past their deadline; ends once
+        no body is being read."""
+        while self._reading:
+            await asyncio.sleep(min(1.0, self.body_timeout / 4))
+            now = time.monotonic()
+            for task, deadline in list(self._reading.items()):
+                if deadline <= now:
+                    del self._reading[task]
+                    self._expired.add(task)
+                    task.cancel()
 
     # -- the checks that need no body ------------------------------------------------------------------------
     def _refusal(self, scope, endpoint: str, path: str) -> tuple[APIError | None, str]:
@@ -186,16 +202,10 @@ class LimitsMiddleware:
             return APIError(415, f"The request body must be JSON sent as 'Content-Type: application/json'; the "
                                  f"content type was {what}.", field="content-type", expected="application/json",
                             headers={"connection": "close"}), b""
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        timed_out = False
-
-        def expire():
-            nonlocal timed_out
-            timed_out = True
-            task.cancel()
-
-        timer = loop.call_later(self.body_timeout, expire)
+        self._reading[task] = time.monotonic() + self.body_timeout
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         chunks: list[bytes] = []
         received = 0
         try:
@@ -221,15 +231,16 @@ class LimitsMiddleware:
                 if not message.get("more_body", False):
                     break
         except asyncio.CancelledError:
-            if not timed_out:
+            if task not in self._expired:
                 raise
+            self._expired.discard(task)
             if hasattr(task, "uncancel"):
                 task.uncancel()
             self.bytes_in_flight -= received
             return APIError(408, f"The request body did not arrive within {self.body_timeout:g} s (--body-timeout); "
                                  f"{received} bytes came.", field="body", headers={"connection": "close"}), b""
         finally:
-            timer.cancel()
+            self._reading.pop(task, None)
         return None, chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

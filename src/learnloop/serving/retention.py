@@ -70,12 +70,14 @@ def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = No
             deleted += _delete_in_chunks(conn, "id <= ?", (last_dropped[0],))
     if retention.max_bytes is not None:
         target = retention.max_bytes * BYTES_TARGET
-        while used_bytes(conn) > target:
-            count = conn.execute(f"DELETE FROM predictions WHERE id IN (SELECT id FROM predictions ORDER BY id LIMIT "
-                                 f"{max(CHUNK // 20, 1)})").rowcount
-            deleted += count
-            if not count:
+        while (used := used_bytes(conn)) > target:
+            low, high = conn.execute("SELECT MIN(id), MAX(id) FROM predictions").fetchone()
+            if low is None:
                 break
+            per_row = used / (high - low + 1)               # the oldest go, about as many as hold the excess
+            step = min(CHUNK, max(1, math.ceil((used - target) / per_row)))
+            deleted += conn.execute(f"DELETE FROM predictions WHERE id IN (SELECT id FROM predictions ORDER BY id "
+                                    f"LIMIT {step})").rowcount
     if deleted:
         while conn.execute(
                 "DELETE FROM feedback WHERE rowid IN (SELECT f.rowid FROM feedback f WHERE NOT EXISTS "
