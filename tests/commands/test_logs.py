@@ -62,7 +62,7 @@ def test_prune_keeps_the_newest_rows_and_drops_orphaned_feedback(db, capsys):
 
 def test_prune_needs_a_bound_and_positive_values(db, capsys):
     assert main(["logs", "prune", "--db", str(db)]) == 2
-    assert "needs --max-age-days and/or --max-rows" in capsys.readouterr().err
+    assert "needs --max-age-days, --max-rows and/or --max-bytes" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["logs", "prune", "--db", str(db), "--max-rows", "many"])
     assert "expected a positive integer; got many" in capsys.readouterr().err
