@@ -67,7 +67,9 @@ def run_once(src: Path, args: list[str], out: Path) -> dict:
         raise RuntimeError(f"learnloop run {' '.join(args)} failed with {src}:\n{proc.stderr[-2000:]}")
     report = json.loads((out / "report.json").read_text())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "verdict": report["verdict"], "j_cv": report["j_cv"]}
+    stages = report.get("stage_seconds", {})
+    return {"wall": wall, "cpu": cpu, "verdict": report["verdict"], "j_cv": report["j_cv"],
+            "findings": stages.get("intervals_and_findings", 0.0)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,14 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{machine_line()}; load average at the end {os.getloadavg()[0]:.1f}")
     print(f"before: {args.before}; after: {args.after or 'working tree'}; {args.rounds} interleaved rounds, medians")
     print("| case | before wall s | after wall s | wall ratio | before CPU s | after CPU s | CPU ratio "
-          "| verdict after |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+          "| intervals and findings s (after) | verdict after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for case, by in samples.items():
-        med = {v: {k: statistics.median(s[k] for s in runs) for k in ("wall", "cpu")} for v, runs in by.items()}
+        med = {v: {k: statistics.median(s[k] for s in runs) for k in ("wall", "cpu", "findings")}
+               for v, runs in by.items()}
         print(f"| {case} | {med['before']['wall']:.1f} | {med['after']['wall']:.1f} | "
               f"{med['after']['wall'] / med['before']['wall']:.3f} | {med['before']['cpu']:.1f} | "
               f"{med['after']['cpu']:.1f} | {med['after']['cpu'] / med['before']['cpu']:.3f} | "
-              f"{by['after'][-1]['verdict']} |")
+              f"{med['after']['findings']:.2f} | {by['after'][-1]['verdict']} |")
     return 0
 
 
