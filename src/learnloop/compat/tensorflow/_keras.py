@@ -302,7 +302,9 @@ def build() -> dict:
             "MeanAbsoluteError", "Metric", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
             "mean_squared_error", "mean_absolute_error", "get"))),
         "utils": namespace(f"{PACKAGE}.utils", "tf.keras.utils", {
-            "set_random_seed": learnloop.utils.set_random_seed, "to_categorical": to_categorical}),
+            "set_random_seed": learnloop.utils.set_random_seed, "to_categorical": to_categorical,
+            "PyDataset": learnloop.utils.PyDataset, "Sequence": learnloop.utils.Sequence,
+            "FeatureSpace": learnloop.utils.FeatureSpace}),
         "backend": namespace(f"{PACKAGE}.backend", "tf.keras.backend", {
             "floatx": config.floatx, "set_floatx": config.set_floatx, "epsilon": _epsilon,
             "clear_session": clear_session}),
