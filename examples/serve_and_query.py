@@ -65,7 +65,7 @@ def wait_until_ready(base: str, server: subprocess.Popen, seconds: float = 30.0)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"learnloop serve exited with code {server.returncode}")
+            raise RuntimeError(f"learnloop serve exited with code {server.returncode}: {server.stdout.read()[-2000:]}")
         try:
             if call(f"{base}/readyz")["status"] == "ready":
                 return

@@ -164,16 +164,16 @@ class LimitsMiddleware:
                     503, f"The server is answering {self.in_flight} requests, its limit (--max-concurrency "
                          f"{self.max_concurrency}); retry shortly.", headers={"retry-after": "1"}))
                 return
-            self.in_flight += 1
-            self.metrics.in_flight.inc()
+            self.in_flight += counted
+            self.metrics.in_flight.inc(counted)
             try:
                 if endpoint == "predict" and self.predict is not None:
                     await self.predict.answer(name, body, send_status)
                 else:
                     await self.app(scope, _replay(body, receive), send_status)
             finally:
-                self.in_flight -= 1
-                self.metrics.in_flight.dec()
+                self.in_flight -= counted
+                self.metrics.in_flight.dec(counted)
         finally:
             self.bytes_in_flight -= held
             if counted:
