@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from learnloop.errors import LearnloopError
+from learnloop.models.outputs import class_indices
 
 _REGRESSION_LOSSES = ("MeanSquaredError", "MeanAbsoluteError", "Huber", "LogCosh", "MeanSquaredLogarithmicError")
 _UNNAMED = re.compile(r"column_(\d+)")
@@ -345,20 +346,13 @@ def _shaped(model, x: np.ndarray, path) -> np.ndarray:
 def output_indices(view: ModelView, outputs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     """Class indices from outputs: argmax, or a single output cut at ``threshold`` (as a logit for logits)."""
     out = np.asarray(outputs)
-    if out.ndim == 2 and out.shape[1] > 1:
-        return out.argmax(axis=1)
-    if out.ndim not in (1, 2):
-        raise LearnloopError(f"the model's outputs have shape {out.shape}; expected (samples,) or "
-                             f"(samples, classes).")
-    out = out.reshape(-1)
     from_logits = getattr(getattr(view.model, "loss", None), "from_logits", None)
-    if from_logits is None:
-        from_logits = bool(out.min() < 0 or out.max() > 1)
+    if from_logits is None:                  # no compiled loss: values outside [0, 1] can only be logits
+        from_logits = bool(out.size and (out.min() < 0 or out.max() > 1))
     threshold = 0.5 if threshold is None else threshold
     if not 0.0 < threshold < 1.0:
         raise LearnloopError(f"--threshold must be in (0, 1); got {threshold!r}.")
-    cut = math.log(threshold / (1 - threshold)) if from_logits else threshold
-    return (out >= cut).astype(np.int64)
+    return class_indices(out, from_logits, threshold)
 
 
 def predicted_values(view: ModelView, outputs: np.ndarray, threshold: float | None = None) -> np.ndarray:

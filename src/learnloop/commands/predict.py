@@ -24,6 +24,7 @@ import numpy as np
 
 from learnloop.commands._args import codec, positive_int
 from learnloop.errors import LearnloopError
+from learnloop.models.outputs import class_indices, class_probabilities, output_kind
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -268,7 +269,8 @@ class Outputs:
     """The output columns of a model: prediction (and class probabilities) from its raw outputs."""
 
     def __init__(self, model, meta: dict):
-        self.task, self.from_logits = _task(model)
+        kind = output_kind(model)
+        self.task, self.from_logits = kind.task, kind.from_logits
         width = int(tuple(model.output_shape)[-1])
         if self.task == "regression":
             self.classes = None
@@ -289,44 +291,14 @@ class Outputs:
         out = out.reshape(n, -1)
         if self.task == "regression":
             return pa.table({name: _numeric(out[:, j]) for j, name in enumerate(self.names)})
-        from learnloop import activations
-
         with np.errstate(all="ignore"):
-            if self.task == "binary":
-                z = out[:, 0]
-                p1 = activations.sigmoid(z) if self.from_logits else np.clip(z, 0.0, 1.0)
-                index = (z >= 0) if self.from_logits else (p1 >= 0.5)
-                probs = np.stack([1.0 - p1, p1], axis=1)
-            else:
-                probs = activations.softmax(out) if self.from_logits else out
-                index = probs.argmax(axis=1)
+            probs = class_probabilities(out, self.task, self.from_logits)
+            index = class_indices(out, self.from_logits)
         labels = pa.DictionaryArray.from_arrays(_numeric(index.astype(np.int32)), _labels(self.classes))
         columns = {"prediction": labels}
         for j, name in enumerate(self.names[1:]):
             columns[name] = _numeric(np.ascontiguousarray(probs[:, j]))
         return pa.table(columns)
-
-
-def _task(model) -> tuple[str, bool]:
-    """("binary" | "multiclass" | "regression", from_logits), from the compiled loss, else the last activation."""
-    from learnloop import losses
-
-    loss = getattr(model, "loss", None)
-    if loss is not None:
-        logits = bool(getattr(loss, "from_logits", False))
-        if isinstance(loss, losses.BinaryCrossentropy):
-            return "binary", logits
-        if isinstance(loss, (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy)):
-            return "multiclass", logits
-        return "regression", False
-    last = model.layers[-1]
-    activation = getattr(getattr(last, "activation", None), "__name__", "")
-    width = int(tuple(model.output_shape)[-1])
-    if activation == "softmax" and width > 1:
-        return "multiclass", False
-    if activation == "sigmoid" and width == 1:
-        return "binary", False
-    return "regression", False
 
 
 def _numeric(values: np.ndarray):

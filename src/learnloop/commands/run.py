@@ -77,8 +77,9 @@ def _require_matplotlib() -> None:
 
 def predicted_labels(model, x) -> np.ndarray:
     """Class indices from a loop model's logits: argmax, or logit >= 0 for a single output."""
-    out = model.predict(x)
-    return np.argmax(out, axis=1) if out.shape[1] > 1 else (out[:, 0] >= 0).astype(np.int64)
+    from learnloop.models.outputs import class_indices
+
+    return class_indices(model.predict(x), from_logits=True)
 
 
 def describe_model(model, data, x_train, classes, seconds_note: str = "") -> None:

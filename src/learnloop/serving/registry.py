@@ -30,12 +30,12 @@ import numpy as np
 
 from learnloop.errors import LearnloopError
 from learnloop.layers._features import FeatureValueError
+from learnloop.models.outputs import output_kind
 from learnloop.serving.errors import APIError
 
 if TYPE_CHECKING:
     from learnloop.serving.rows import RowSchema
 
-TASKS = ("multiclass", "binary", "regression")
 logger = logging.getLogger("learnloop.serve")
 
 
@@ -51,7 +51,7 @@ class ServedModel:
     trained_at: str | None
     input_shape: tuple[int, ...]  # one instance, without the batch axis
     dtype: np.dtype
-    task: str                    # one of TASKS
+    task: str                    # "binary", "multiclass" or "regression" (learnloop.models.outputs)
     from_logits: bool
     classes: list | None
     loss: str | None
@@ -166,34 +166,6 @@ def file_version(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _task_of(model) -> tuple[str, bool, str | None]:
-    """(task, from_logits, loss name) from the compiled loss, else from the last layer's activation."""
-    from learnloop import losses
-
-    loss = getattr(model, "loss", None)
-    if loss is not None:
-        try:
-            loss = losses.get(loss)
-        except LearnloopError:
-            loss = None
-    if loss is not None:
-        name = type(loss).__name__
-        logits = bool(getattr(loss, "from_logits", False))
-        if isinstance(loss, losses.BinaryCrossentropy):
-            return "binary", logits, name
-        if isinstance(loss, (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy)):
-            return "multiclass", logits, name
-        return "regression", False, name
-    last = model.layers[-1] if getattr(model, "layers", None) else None
-    activation = getattr(getattr(last, "activation", None), "__name__", None) or type(last).__name__.lower()
-    width = int(model.output_shape[-1])
-    if activation == "softmax" and width > 1:
-        return "multiclass", False, None
-    if activation == "sigmoid" and width == 1:
-        return "binary", False, None
-    return "regression", False, None
-
-
 def served_model(name: str, path: Path, model) -> ServedModel:
     """Describe a loaded ``model`` read from ``path`` (the file is hashed for the version)."""
     metadata = dict(getattr(model, "metadata", None) or {})
@@ -202,7 +174,8 @@ def served_model(name: str, path: Path, model) -> ServedModel:
         shape = tuple(int(s) for s in tuple(model.preprocessing_layers[-1].output.shape)[1:])
     else:
         shape = tuple(int(s) for s in tuple(model.input_shape)[1:])
-    task, from_logits, loss = _task_of(model)
+    kind = output_kind(model)
+    task, from_logits, loss = kind.task, kind.from_logits, kind.loss
     width = int(tuple(model.output_shape)[-1])
     classes = metadata.get("classes")
     if task != "regression":
