@@ -7,7 +7,9 @@ The callable is given ``X=`` and ``y=`` (the training arrays, so it can size the
 classifier's labels arrive encoded as 0..k-1) when its signature accepts them, plus ``model_kwargs``, which a grid
 search can tune.
 
-Beyond Keras's wrappers: ``random_state`` (as in scikit-learn) makes fits reproducible; every classifier has
+Beyond Keras's wrappers: ``partial_fit`` (one epoch over each batch given, the model kept between calls, so
+dask-ml's ``Incremental`` and ``HyperbandSearchCV`` drive learnloop models over data larger than memory);
+``random_state`` (as in scikit-learn) makes fits reproducible; every classifier has
 ``predict_proba`` and scikit-learn's ``decision_function`` convention, whatever its output (softmax, sigmoid or
 logits); the labels are fitted to the model (integers for ``sparse_categorical_crossentropy``, one-hot rows for an
 n-unit output with another loss, 0/1 for a one-unit output); and fitting prints nothing unless ``verbose`` is
@@ -113,7 +115,50 @@ class _SKLearnWrapper(BaseEstimator):
             model = self._new_model(X, targets)
             self.history_ = model.fit(X, self._targets_for(model, targets), **fit_kwargs).history
         self.model_ = model
+        self.partial_fit_calls_ = 0
         return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) over ``X`` and ``y``, continuing from the previous calls: the model is built on the first
+        call (from that call's ``X`` and ``y``), its weights and optimizer state are kept between calls, so streams
+        of batches (dask-ml's ``Incremental``, ``HyperbandSearchCV``) train it as one long fit.
+
+        Args:
+            X: (samples, ...) a batch of inputs; every call must give the same number of features.
+            y: (samples,) or (samples, outputs) its targets.
+            classes: every label the classifier will see, required on the first call (as scikit-learn's
+                ``SGDClassifier`` requires), optional afterwards (then it must not change); ignored by regressors.
+            sample_weight: (samples,) optional weights.
+
+        ``fit_kwargs`` apply except ``epochs`` (one pass per call); ``random_state`` seeds the first call's initial
+        weights and each call's batch order. :meth:`fit` starts over; ``partial_fit`` after ``fit`` continues it.
+        """
+        first = not hasattr(self, "model_")
+        X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=not isinstance(self, ClassifierMixin),
+                         dtype="numeric")
+        if not first:
+            self._check_X(X)
+        targets = self._encode_partial(y, classes, first)
+        fit_kwargs = {"verbose": 0, **(self.fit_kwargs or {}), "epochs": 1, "initial_epoch": 0}
+        if sample_weight is not None:
+            fit_kwargs["sample_weight"] = np.asarray(sample_weight, dtype=float)
+        calls = getattr(self, "partial_fit_calls_", 0)
+        seed = _seed(self.random_state)
+        with seeded(None if seed is None else seed + calls):
+            model = self._new_model(X, targets) if first else self.model_
+            history = model.fit(X, self._targets_for(model, targets), **fit_kwargs).history
+        if first:
+            self._fit_shape = X.shape[1:]
+            if X.ndim == 2:
+                self.n_features_in_ = X.shape[1]
+            self.model_, self.history_ = model, {}
+        for key, values in history.items():
+            self.history_.setdefault(key, []).extend(values)
+        self.partial_fit_calls_ = calls + 1
+        return self
+
+    def _encode_partial(self, y: Array, classes, first: bool) -> Array:
+        return self._encode_targets(y)
 
     def _check_X(self, X) -> Array:
         check_is_fitted(self, "model_")
@@ -198,6 +243,35 @@ class SKLearnClassifier(ClassifierMixin, _SKLearnWrapper):
             raise ValueError(f"{type(self).__name__} needs at least 2 classes to train; y has 1 class: "
                              f"{self.classes_.tolist()}.")
         return encoded.reshape(-1)
+
+    def _encode_partial(self, y: Array, classes, first: bool) -> Array:
+        """Labels as indices into ``classes_``, which the first call of partial_fit fixes from ``classes``."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected; it is raveled to (samples,).",
+                          DataConversionWarning, stacklevel=3)
+            y = y.ravel()
+        if first and classes is None:
+            raise ValueError(f"{type(self).__name__}.partial_fit: classes must be passed on the first call to "
+                             f"partial_fit (every label the model will see, e.g. classes=np.unique(y_all)).")
+        if classes is not None:
+            classes = np.unique(classes)
+            if first:
+                if len(classes) < 2:
+                    raise ValueError(f"{type(self).__name__} needs at least 2 classes to train; classes= has 1: "
+                                     f"{classes.tolist()}.")
+                self.classes_ = classes
+            elif not np.array_equal(classes, self.classes_):
+                raise ValueError(f"`classes={classes.tolist()}` is not the same as on the first call to partial_fit, "
+                                 f"was: {self.classes_.tolist()}.")
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets; got {kind} targets of "
+                             f"shape {np.shape(y)} and dtype {np.asarray(y).dtype}.")
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"{type(self).__name__}.partial_fit: y holds labels {unknown.tolist()[:10]} that are not "
+                             f"in classes {self.classes_.tolist()[:10]}.")
+        return np.searchsorted(self.classes_, y).reshape(-1)
 
     def _targets_for(self, model: Sequential, labels: Array) -> Array:
         n_out, k = _output_units(model), len(self.classes_)
