@@ -61,3 +61,12 @@ def adult_model(tmp_path_factory) -> Path:
     assert main(["run", "--data", str(train), "--target", "income", "--group", "sex", "--quick",
                  "--out", str(folder / "report")]) == 0
     return folder / "report" / "model.zip"
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A dask.distributed LocalCluster of 2 worker processes (one thread each), shared by the cluster tests; they
+    skip without dask.distributed."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        yield cluster

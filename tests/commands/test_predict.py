@@ -168,3 +168,46 @@ def test_arguments_are_checked_before_any_work(classifier, tmp_path, capsys):
     assert "has no column 'city', which the model reads" in capsys.readouterr().err
     assert predict(path, "--data", data, "-o", data) == 2
     assert "is the --data file itself" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_the_workers_of_a_cluster_score_the_file_as_this_process_does(classifier, tmp_path, dask_cluster, suffix):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, cols = classifier
+    data = tmp_path / f"rows{suffix}"
+    if suffix == ".parquet":              # 5 row groups, read by the workers themselves
+        pq.write_table(pa.table({k: pa.array(v, from_pandas=True) for k, v in cols.items()}), data, row_group_size=64)
+    else:                                 # blocks read here and sent
+        write_table(cols, data)
+    local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
+    assert predict(path, "--data", data, "-o", local, "--id", "id", "--batch-size", 64) == 0
+    assert predict(path, "--data", data, "-o", remote, "--id", "id", "--batch-size", 64,
+                   "--scheduler", dask_cluster.scheduler_address) == 0
+    assert pq.read_table(remote).equals(pq.read_table(local))
+
+
+def test_a_bad_row_scored_on_a_cluster_is_named_as_locally(classifier, tmp_path, dask_cluster, capsys):
+    path, cols = classifier
+    data = write_table(cols, tmp_path / "rows.csv")
+    lines = data.read_text().splitlines(keepends=True)
+    lines[201] = lines[201].replace(lines[201].split(",")[1], "forty", 1)         # data row 201, in the 4th block
+    data.write_text("".join(lines))
+    assert predict(path, "--data", data, "-o", tmp_path / "p.csv", "--batch-size", 64,
+                   "--scheduler", dask_cluster.scheduler_address) == 2
+    assert "row 201 (data rows counted from 1): column 'age' holds numbers; this row has 'forty'" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_it(classifier, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    from learnloop import _cluster
+
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT", 0.5)
+    path, cols = classifier
+    data = write_table(cols, tmp_path / "rows.csv")
+    assert predict(path, "--data", data, "-o", tmp_path / "p.csv", "--scheduler", "tcp://127.0.0.1:9") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("learnloop predict: error: cannot reach the dask scheduler at tcp://127.0.0.1:9: ")

@@ -93,3 +93,16 @@ def delimiter(text: str) -> str:
     if text != "whitespace" and len(text) != 1:
         raise argparse.ArgumentTypeError(f"expected one character (or 'tab', 'space', 'whitespace'); got {text!r}")
     return text
+
+
+def sample_rows(text: str) -> int | str:
+    """Rows of a diagnosis sample: a whole number >= 100, or "all" for every row."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 100:
+        raise argparse.ArgumentTypeError(f"expected a number of rows >= 100, or 'all'; got {text}")
+    return value

@@ -18,6 +18,7 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--encoding", type=codec, default=None, help="the text file's encoding (default: detected)")
     p.add_argument("--delimiter", default=None, help="the text file's delimiter (default: sniffed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a dask.distributed scheduler (tcp://HOST:8786): Parquet row groups (Arrow record batches) "
+                        "are read and scored by its workers, which must see the file at the same path; text is read "
+                        "here and its blocks scored there (pip install 'learnloop[cluster]')")
     p.set_defaults(func=run)
 
 
@@ -72,35 +77,46 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     bar = _progress(stream.num_rows, args.quiet)
-    blocks = Prefetched(stream.blocks(reader.columns, args.batch_size, numeric=reader.numeric,
-                                      raw=[args.id] if args.id is not None else []))
+    raw = [args.id] if args.id is not None else []
+    client = None
+    if args.scheduler:
+        from learnloop._cluster import connect
+        from learnloop.commands._predict_cluster import score_on_cluster
+
+        client = connect(args.scheduler)
+        scored = score_on_cluster(client, model, stream, reader, args.id, args.batch_size)
+        blocks = None
+    else:
+        blocks = Prefetched(stream.blocks(reader.columns, args.batch_size, numeric=reader.numeric, raw=raw))
+        scored = (score_block(model, reader, outputs, block, args.id) for block in blocks)
     tmp = args.output.with_name(f".{args.output.name}.partial")
     sink = Sink(tmp, args.output.suffix.lower())
     skipped, first_skip = 0, None
     try:
-        for block in blocks:
-            x, bad, why = reader.encode(block)
-            if bad is not None:
-                rows = np.flatnonzero(bad)
-                reason = why.get(int(rows[0]), "the model cannot take it")
+        for part in scored:
+            if part.bad_rows is not None:
+                row = part.start + int(part.bad_rows[0]) + 1
+                reason = part.reason or "the model cannot take it"
                 if args.on_error == "error":
-                    raise LearnloopError(f"{args.data}: row {block.start + rows[0] + 1} (data rows counted from 1): "
+                    raise LearnloopError(f"{args.data}: row {row} (data rows counted from 1): "
                                          f"{reason}. Fix the row, or pass --on-error skip to leave out such rows.")
-                skipped += len(rows)
+                skipped += len(part.bad_rows)
                 if first_skip is None:
-                    first_skip = f"row {block.start + rows[0] + 1}: {reason}"
-            table = outputs.table(model._predict_prepared(x) if len(x) else None, len(x))
-            if args.id is not None:
-                table = _with_id(table, args.id, block.raw[args.id], bad)
-            sink.put(table)
+                    first_skip = f"row {row}: {reason}"
+            sink.put(part.table)
             if bar is not None:
-                bar.update(block.n)
+                bar.update(part.n)
         if sink.rows is None:
             raise LearnloopError(f"{args.data} has no data rows.")
         sink.close()
         tmp.replace(args.output)
     finally:
-        blocks.close()
+        if blocks is not None:
+            blocks.close()
+        else:
+            scored.close()
+        if client is not None:
+            client.close()
         sink.abandon()
         if bar is not None:
             bar.close()
@@ -116,6 +132,30 @@ def run(args: argparse.Namespace) -> int:
               (f"; {ragged} lines with the wrong number of fields (first: line {stream.ragged[0][0]})"
                if ragged else ""))
     return 0
+
+
+@dataclass
+class Scored:
+    """One block's output rows: where it starts, its rows read, the output table of the rows the model took, and
+    the rows it could not take (positions in the block) with the first one's reason."""
+
+    start: int
+    n: int
+    table: object
+    bad_rows: np.ndarray | None = None
+    reason: str | None = None
+
+
+def score_block(model, reader, outputs, block, id_column: str | None) -> Scored:
+    """A block of raw columns through the feature pipeline and the network, into output columns."""
+    x, bad, why = reader.encode(block)
+    table = outputs.table(model._predict_prepared(x) if len(x) else None, len(x))
+    if id_column is not None:
+        table = _with_id(table, id_column, block.raw[id_column], bad)
+    if bad is None:
+        return Scored(block.start, block.n, table)
+    rows = np.flatnonzero(bad)
+    return Scored(block.start, block.n, table, rows, why.get(int(rows[0])))
 
 
 def _check_paths(args) -> None:

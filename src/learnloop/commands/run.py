@@ -3,6 +3,11 @@
 split 60/20/20 -> baseline -> architecture ladder chosen by J_cv -> bias/variance verdict -> lambda curve ->
 learning curve -> advice -> error analysis -> (fairness audit by --group) -> J_test of the chosen model -> saved
 model, report.html, report.json and the PNG plots in --out.
+
+A table with more rows than the first diagnosis sample is never held whole: the diagnosis runs on a sample the
+learning curve justifies and the chosen network is then trained on every training row, within ``--time-budget``
+(:mod:`learnloop.commands._budgeted`, the rule in :mod:`learnloop.diagnostics.budget`). ``--scheduler`` sends the
+sweeps' fits to a dask.distributed cluster.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from learnloop.commands._args import (
     jobs,
     non_negative_int,
     output_folder,
+    positive_number,
+    sample_rows,
 )
 
 
@@ -63,6 +70,17 @@ def register(subparsers) -> None:
     p.add_argument("--quick", action="store_true", help="a smaller ladder and fewer epochs (a smoke run)")
     p.add_argument("--jobs", type=jobs, default=1, metavar="N",
                    help="parallel fits (joblib processes; -1 for one per core; default 1)")
+    p.add_argument("--time-budget", type=positive_number, metavar="SECONDS",
+                   help="finish within about this many seconds: the diagnosis sample grows only while the time left "
+                        "holds the next diagnosis and the final training, and the final training stops at an epoch "
+                        "that would not end in time (default: no limit)")
+    p.add_argument("--sample", type=sample_rows, metavar="N",
+                   help="rows of a large table the diagnosis runs on (fixed), or 'all' for every row (default: "
+                        "10,000, doubled while the learning curve says J_cv still falls)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a dask.distributed scheduler (tcp://HOST:8786): the sweeps' fits run on its workers "
+                        "(pip install 'learnloop[cluster]')")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (they go to stderr, on terminals only)")
     p.set_defaults(func=run)
 
 
@@ -170,17 +188,77 @@ class _Stages:
 
 
 def run(args: argparse.Namespace) -> int:
-    import learnloop as ll
-    from learnloop.data.datasets import load_dataset
-    from learnloop.diagnostics.loop import diagnose
+    from contextlib import nullcontext
+
+    from learnloop.diagnostics import progress
+    from learnloop.diagnostics.parallel import cluster
 
     _require_matplotlib()
+    on_cluster = cluster(args.scheduler) if args.scheduler else nullcontext()
+    with progress.showing(not args.quiet), on_cluster:
+        return _run(args, n_jobs=-1 if args.scheduler else args.jobs)
+
+
+def _run(args: argparse.Namespace, n_jobs) -> int:
+    import learnloop as ll
+    from learnloop.commands import _budgeted
+    from learnloop.diagnostics.budget import Clock
     from learnloop.report.loop_report import LoopReport
 
-    start = time.perf_counter()
+    clock = Clock(args.time_budget)
     ll.set_seed(args.seed)
-    stages = _Stages(5 + bool(args.group))
+    large = _budgeted.is_large_table(args.data, args.sample)
+    if large:
+        stages = _Stages(_budgeted.STAGES + 2 + bool(args.group))
+        outcome = _budgeted.run_loop(args, stages, clock, n_jobs)
+        found, data = outcome.found, outcome.data
+    else:
+        stages = _Stages(5 + bool(args.group))
+        found = _classic_loop(args, stages, n_jobs)
+        data = found.pop("data")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = LoopReport(found, data, out)
+    if large:
+        report.add_stages(outcome.stages, outcome.notes)
+    else:
+        why = "every row: --sample all" if args.sample == "all" else \
+            f"every row: no more than the first diagnosis sample ({_budgeted.budget.FIRST_SAMPLE:,} rows)" \
+            if data.is_table else "every row, held in memory"
+        report.add_stages(_budgeted.classic_stages(found, len(data.y), found.pop("load_seconds"), why))
+    stages("plots")
+    report.add_columns()
+    report.add_curves()
+    stages("error analysis on the cv set" + (f" ({found['splits'].cv.m:,} cv rows kept in memory)" if large else ""))
+    report.add_error_analysis()
+    if args.group:
+        stages("fairness audit by " + ", ".join(args.group)
+               + (f" ({found['splits'].test.m:,} test rows kept in memory)" if large else ""))
+        report.add_fairness(args.group)
+    stages("saving the model and the report")
+    model, splits = found["model"], found["splits"]
+    classes = found["results"]["classes"] if data.classes is None else data.classes
+    describe_model(model, data, splits.train, classes)
+    if data.is_table:
+        network, model = model, attach_pipeline(model, data.feature_space)
+        model.metadata = network.metadata
+    model_path = out / "model.zip"
+    model.save(model_path)
+    html_path = report.write(model_path, clock.elapsed)
+    print(f"\nreport: {html_path}")
+    for line in report.summary_lines():
+        print(line)
+    return 0
+
+
+def _classic_loop(args, stages, n_jobs) -> dict:
+    """The loop on every row held in memory (bundled sets, NPZ files, tables up to the first sample's size)."""
+    from learnloop.data.datasets import load_dataset
+    from learnloop.diagnostics import progress
+    from learnloop.diagnostics.loop import diagnose
+
     stages(f"loading {args.data}")
+    start = time.perf_counter()
     data = load_dataset(args.data, target=args.target, task=args.task, missing=args.missing,
                         group_columns=args.group or None, categorical=args.categorical, numeric=args.numeric,
                         drop=args.drop, encoding=args.encoding, names=args.names,
@@ -193,33 +271,16 @@ def run(args: argparse.Namespace) -> int:
         check_splittable(data)
     if data.is_table:
         _fit_features(data, args.seed)
+    load_seconds = time.perf_counter() - start
     stages(f"the loop on {len(data.y)} examples ({data.task}): split 60/20/20, baseline, network size, lambda, "
            f"learning curve")
+
+    def stage(what: str) -> None:
+        progress.set_stage(what)
+        print(f"      {what}", flush=True)
+
     found = diagnose(data.x, data.y, kind=data.task, baseline=args.baseline, seed=args.seed, quick=args.quick,
-                     n_jobs=args.jobs, progress=lambda what: print(f"      {what}", flush=True),
+                     n_jobs=n_jobs, progress=stage,
                      baseline_source=args.baseline_source if args.baseline is not None else None)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report = LoopReport(found, data, out)
-    stages("plots")
-    report.add_columns()
-    report.add_curves()
-    stages("error analysis on the cv set")
-    report.add_error_analysis()
-    if args.group:
-        stages("fairness audit by " + ", ".join(args.group))
-        report.add_fairness(args.group)
-    stages("saving the model and the report")
-    model, splits = found["model"], found["splits"]
-    classes = found["results"]["classes"] if data.classes is None else data.classes
-    describe_model(model, data, splits.train, classes)
-    if data.is_table:
-        network, model = model, attach_pipeline(model, data.feature_space)
-        model.metadata = network.metadata
-    model_path = out / "model.zip"
-    model.save(model_path)
-    html_path = report.write(model_path, time.perf_counter() - start)
-    print(f"\nreport: {html_path}")
-    for line in report.summary_lines():
-        print(line)
-    return 0
+    found.update(data=data, load_seconds=load_seconds)
+    return found

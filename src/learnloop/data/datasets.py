@@ -186,12 +186,22 @@ def load_table(path, target: str | None = None, task: str = "auto", missing: str
     category of their own; missing numbers stop the load unless ``missing`` is "drop" (the rows) or "impute"
     (the training median plus a missing-indicator column). Rows whose target is missing are never used.
     """
-    from learnloop.data.column_types import decide_columns
     from learnloop.data.tables import read_table
 
     if missing not in ("error", "drop", "impute"):
         raise LearnloopError(f"missing must be 'error', 'drop' or 'impute'; got {missing!r}.")
     table = read_table(path, encoding=encoding, names=names, delimiter=delimiter)
+    return table_dataset(table, target=target, task=task, missing=missing, group_columns=group_columns,
+                         categorical=categorical, numeric=numeric, drop=drop)
+
+
+def table_dataset(table, target: str | None = None, task: str = "auto", missing: str = "error",
+                  group_columns: list[str] | None = None, *, categorical=(), numeric=(), drop=()) -> Dataset:
+    """The :class:`Dataset` of a :class:`~learnloop.data.tables.Table` already read (the whole file, or a sample of
+    its rows): the steps of :func:`load_table` after reading."""
+    from learnloop.data.column_types import decide_columns
+
+    path = table.path
     columns = table.columns
     header = list(columns)
     if not header or table.n_rows == 0:

@@ -172,6 +172,31 @@ def train_cv_test_split(x, y, sizes=(0.6, 0.2, 0.2), stratify=None, seed: int | 
     return Splits(train=_split(x, y, train_idx), cv=_split(x, y, cv_idx), test=_split(x, y, test_idx), seed=seed)
 
 
+def splits_from_parts(x, y, parts, seed: int | None = None) -> Splits:
+    """Train / cv / test splits already decided: ``parts[i]`` is 0, 1 or 2 for row i of x and y.
+
+    Args:
+        x: (m, ...) features.
+        y: (m, ...) targets.
+        parts: (m,) integers, 0 (train), 1 (cv) or 2 (test); every part must hold at least one row.
+        seed: the seed that decided the parts, kept on the result.
+
+    Returns:
+        :class:`Splits`, each part's rows in their order in x.
+    """
+    where = "splits_from_parts"
+    x, y = _as_arrays(x, y, where)
+    parts = np.asarray(parts)
+    if parts.shape != (len(y),) or parts.dtype.kind not in "iu" or not np.isin(parts, (0, 1, 2)).all():
+        raise LearnloopError(f"{where} expects parts as ({len(y)},) integers 0 (train), 1 (cv) or 2 (test); got "
+                             f"shape {parts.shape}, dtype {parts.dtype}.")
+    idx = [np.flatnonzero(parts == k) for k in range(3)]
+    empty = [name for name, i in zip(("train", "cv", "test"), idx) if len(i) == 0]
+    if empty:
+        raise LearnloopError(f"{where}: the {', '.join(empty)} part holds no row of the {len(y)}; use more data.")
+    return Splits(train=_split(x, y, idx[0]), cv=_split(x, y, idx[1]), test=_split(x, y, idx[2]), seed=seed)
+
+
 def train_test_split(x, y, test_size: float = 0.3, stratify=None, seed: int | None = 0) -> Splits:
     """Split into training and test sets (the notes' 70/30 or 80/20); ``cv`` is ``None``.
 

@@ -274,6 +274,11 @@ def _numbers(col, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray | None, n
         if values.dtype == object:             # dates or the like: not numbers
             return np.full(len(values), np.nan), ~np.equal(values, None), values
         return values.astype(np.float64, copy=False), None, None
+    if not decimal_comma:                       # every value a number (or null): one cast, no patterns
+        try:
+            return arrow_column(pc.cast(col, pa.float64()), "").astype(np.float64, copy=False), None, None
+        except pa.ArrowInvalid:
+            pass
     trimmed = pc.utf8_trim_whitespace(col)
     valid = pc.is_valid(trimmed)                # Kleene logic keeps nulls out of the masks (no pa.scalar: pandas)
     present = pc.and_kleene(valid, pc.invert(pc.match_substring_regex(trimmed, _MISSING, ignore_case=True)))

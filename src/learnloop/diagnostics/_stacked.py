@@ -22,6 +22,7 @@ from learnloop import activations as act
 from learnloop import losses
 from learnloop import optimizers as opt
 from learnloop import regularizers as reg
+from learnloop.diagnostics import progress
 
 _PREPROCESSING = ("Flatten", "Normalization", "Reshape", "InputLayer")
 _ACTIVATIONS = (act.linear, act.relu, act.sigmoid, act.tanh)
@@ -200,13 +201,16 @@ def _loss_gradient(loss, out: np.ndarray, y: np.ndarray) -> np.ndarray:
     if isinstance(loss, losses.BinaryCrossentropy):
         p = act.sigmoid(out)
         return (p - y) * out.dtype.type(1.0 / (n * out.shape[-1]))
-    # softmax(z) = e^(z - c) / sum e^(z - c) for any c; one c for the whole batch is a cheap reduction and never
-    # overflows, and a row can only underflow to all zeros when its logits lie ~80 below the batch's largest.
-    e = np.exp(out - out.max())
+    # softmax(z) = e^(z - c) for any c; one c per network and batch is a cheap reduction and never overflows, and a
+    # row can only underflow to all zeros when its logits lie ~80 below the batch's largest. Each network's numbers
+    # depend on its own outputs only, so a sweep gives the same weights however its values are split into stacks
+    # (one stack here, one per worker on a cluster).
+    e = np.exp(out - out.max(axis=(1, 2), keepdims=True))
     total = np.matmul(e, np.ones((e.shape[-1], 1), dtype=e.dtype))
-    if total.min() < 1e-30:
-        e = np.exp(out - out.max(axis=-1, keepdims=True))
-        total = e.sum(axis=-1, keepdims=True)
+    low = total.min(axis=(1, 2)) < 1e-30
+    if low.any():
+        e[low] = np.exp(out[low] - out[low].max(axis=-1, keepdims=True))
+        total[low] = e[low].sum(axis=-1, keepdims=True)
     e /= total
     if isinstance(loss, losses.SparseCategoricalCrossentropy):
         e[:, np.arange(n), y] -= 1
@@ -293,6 +297,7 @@ def _train(stack, optimizer, loss, x, y, epochs, batch_size, steps, rng, shuffle
             outs = stack.forward(xb)
             stack.backward(xb, outs, _loss_gradient(loss, outs[-1], yb))
             optimizer.step(stack.params, stack.grads)
+        progress.tick(m * len(stack.models))
 
 
 def probe(build, values, x_shape: tuple, fit_kwargs: dict) -> bool:

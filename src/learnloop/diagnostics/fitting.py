@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from learnloop.diagnostics import progress
 from learnloop.diagnostics.measures import check_kind, losses
 from learnloop.errors import LearnloopError
 from learnloop.utils import set_seed
@@ -91,7 +92,10 @@ def require_cv(splits, where: str) -> None:
 def fit_model(model, x, y, options: FitOptions):
     """Fit ``model`` on (x, y) the way its kind expects; returns the fitted model."""
     if is_keras_style(model):
-        model.fit(x, y, epochs=options.epochs, verbose=0, **options.fit_kwargs)
+        kwargs = options.fit_kwargs
+        if progress.ticking():                  # the sweep's bar moves epoch by epoch
+            kwargs = {**kwargs, "callbacks": [*kwargs.get("callbacks", ()), progress.EpochTicks(len(x))]}
+        model.fit(x, y, epochs=options.epochs, verbose=0, **kwargs)
         return model
     if not hasattr(model, "fit"):
         raise LearnloopError(f"The builder returned {type(model).__name__}, which has no fit(); expected a learnloop "

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from learnloop.data.splits import train_cv_test_split
+from learnloop.data.splits import splits_from_parts, train_cv_test_split
 from learnloop.diagnostics import findings as coded
 from learnloop.diagnostics.bias_variance import BASELINE_SOURCES, BiasVariance, baseline_losses
 from learnloop.diagnostics.curves import learning_curve, validation_curve
@@ -80,7 +80,7 @@ def _weights(n_in: int, units: tuple, n_out: int) -> int:
 def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int = 0, quick: bool = False,
              n_jobs: int | None = None, architectures=None, lambdas=None, sizes=None, epochs: int | None = None,
              batch_size: int = 32, progress: Callable[[str], None] | None = None,
-             baseline_source: str | None = None) -> dict:
+             baseline_source: str | None = None, parts: np.ndarray | None = None) -> dict:
     """Run the loop and return what it found.
 
     Args:
@@ -96,6 +96,9 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         progress: called with the name of each stage as it starts ("baseline", "architectures", ...).
         baseline_source: what a given ``baseline`` is: "human-level", "competing algorithm" or "given" (default);
             an estimated baseline is "simple model".
+        parts: (m,) 0 / 1 / 2 for the rows of train / cv / test, when the split is already made (a sample of a
+            larger table keeps the table's split, :mod:`learnloop.diagnostics.budget`); default: a seeded 60/20/20
+            split, stratified for classification.
 
     Returns:
         ``{"results": JSON-able dict, "model": the chosen fitted model, "splits": the Splits, "curves":
@@ -120,7 +123,10 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         classes, y = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise LearnloopError(f"diagnose needs at least two classes; got only {classes.tolist()}.")
-    splits = train_cv_test_split(x, y, sizes=SPLIT_SIZES, stratify=kind == "classification", seed=seed)
+    if parts is None:
+        splits = train_cv_test_split(x, y, sizes=SPLIT_SIZES, stratify=kind == "classification", seed=seed)
+    else:
+        splits = splits_from_parts(x, y, parts, seed)
     timings["split"] = time.perf_counter() - start
 
     t = time.perf_counter()
@@ -181,11 +187,8 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     j_test = float(test_losses.mean())
     t = time.perf_counter()
     final = diagnosis(lam_curve)
-    found = coded.find(final, lambda_curve=lam_curve, size_curve=arch, learning_curve=lc, test_losses=test_losses,
-                       n_features=flat.shape[1])
-    advice = coded.actions(found)
-    test_interval = mean_interval(test_losses)
-    intervals = {**{k: v.as_list() for k, v in final.intervals.items()}, "j_test": test_interval.as_list()}
+    curves = {"architecture": arch, "lambda": lam_curve, "learning": lc}
+    found, advice, concluded = conclude(final, curves, test_losses, flat.shape[1])
     timings["intervals_and_findings"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     results = {
@@ -197,10 +200,7 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
         "lambda_curve": lam_curve.as_dict(), "learning_curve": lc.as_dict(),
         "chosen": {"architecture": list(units), "lambda": lam, "j_train": final.train, "j_cv": final.cv,
                    "j_test": j_test},
-        "diagnosis": final.as_dict(), "advice": [a.as_dict() for a in advice],
-        "findings": [f.as_dict() for f in found], "intervals": intervals,
-        "interval_methods": {**{k: v.method for k, v in final.intervals.items()},
-                             "j_test": test_interval.method},
+        **concluded,
         "settings": {**{k: v for k, v in settings.items() if k != "architectures"},
                      "architectures": [list(a) for a in settings["architectures"]], "batch_size": batch_size,
                      "seed": seed, "quick": quick},
@@ -209,6 +209,30 @@ def diagnose(x, y, kind: str = "auto", baseline: float | None = None, seed: int 
     results["architecture_curve"]["values"] = [list(v) for v in results["architecture_curve"]["values"]]
     results["architecture_curve"]["best_value"] = list(arch.best_value)
     results["architecture_curve"]["chosen_value"] = list(units)
-    return {"results": results, "model": model, "splits": splits,
-            "curves": {"architecture": arch, "lambda": lam_curve, "learning": lc}, "diagnosis": final,
+    return {"results": results, "model": model, "splits": splits, "curves": curves, "diagnosis": final,
             "advice": advice, "findings": found}
+
+
+def conclude(final: BiasVariance, curves: dict, test_losses: np.ndarray, n_features: int) -> tuple[list, list, dict]:
+    """What follows from the chosen model's diagnosis: the coded findings, the advice, every interval.
+
+    Args:
+        final: :class:`BiasVariance` of the chosen model, with its per-example losses.
+        curves: ``{"architecture", "lambda", "learning"}`` curves of the loop.
+        test_losses: (m_test,) per-example losses of the chosen model on the test set.
+        n_features: input features of the network.
+
+    Returns:
+        (findings, advice, the results' entries ``diagnosis``, ``advice``, ``findings``, ``intervals``,
+        ``interval_methods``).
+    """
+    found = coded.find(final, lambda_curve=curves["lambda"], size_curve=curves["architecture"],
+                       learning_curve=curves["learning"], test_losses=test_losses, n_features=n_features)
+    advice = coded.actions(found)
+    test_interval = mean_interval(test_losses)
+    entries = {
+        "diagnosis": final.as_dict(), "advice": [a.as_dict() for a in advice], "findings": [f.as_dict() for f in found],
+        "intervals": {**{k: v.as_list() for k, v in final.intervals.items()}, "j_test": test_interval.as_list()},
+        "interval_methods": {**{k: v.method for k, v in final.intervals.items()}, "j_test": test_interval.method},
+    }
+    return found, advice, entries

@@ -75,6 +75,14 @@ class LoopReport:
                   _data_note(lc)),
         ]
 
+    def add_stages(self, stages: list, notes: list[str] = ()) -> None:
+        """Which stage ran on how many rows, how long, and why on those rows (``stage.as_dict()`` each)."""
+        self.extra["stages"] = [s.as_dict() for s in stages]
+        self.stage_notes = list(notes)
+        self.tables.insert(0, Table("Stages", ["stage", "rows", "seconds", "why"],
+                                    [[s.stage, f"{s.rows:,}", round(s.seconds, 1), s.why] for s in stages],
+                                    "; ".join(self.stage_notes)))
+
     def add_columns(self) -> None:
         """How each column of a table was used (numbers, one-hot, hashed, dropped), one row per column."""
         if not getattr(self.data, "decisions", None):
@@ -192,7 +200,8 @@ class LoopReport:
             "learning_curve": r["learning_curve"], "validation_curve": r["lambda_curve"],
             "architecture_curve": r["architecture_curve"], "classes": r["classes"],
             "model_path": str(model_path), "seconds": round(seconds, 2), "stage_seconds": r["seconds"],
-            "notes": list(self.data.notes), **self.extra,
+            "notes": list(self.data.notes) + list(getattr(self, "stage_notes", [])),
+            **{k: r[k] for k in ("diagnosis_sample", "sample_diagnosis", "final_training") if k in r}, **self.extra,
         }
 
     def write(self, model_path: Path, seconds: float) -> Path:
@@ -218,6 +227,7 @@ class LoopReport:
             f"J_test of the chosen model: {number('', d['j_test'], 'j_test').strip()} ({d['measure']})",
             *(f"finding {f['code']}: {f['title']}" for f in d.get("findings", [])),
             "try next: " + (d["advice"][0] if d["advice"] else "nothing stands out"),
+            *_stage_lines(d.get("stages", []), getattr(self, "stage_notes", [])),
             f"model: {d['model_path']}  ({d['seconds']:.1f} s)",
         ]
 
@@ -229,6 +239,14 @@ METHODS_NOTE = ("95% intervals from the predictions the loop already made (nothi
                 "(Bonett-Price, or a paired bootstrap), the variance gap J_cv - J_train compares different examples "
                 "(Newcombe, or independent bootstraps). A gap is large when its whole interval lies above its "
                 "threshold. Network size and lambda are the simplest within one standard error of the lowest J_cv.")
+
+
+def _stage_lines(stages: list[dict], notes: list[str]) -> list[str]:
+    """The stages in one line (rows and seconds each), then what the verdict was measured on."""
+    if not stages:
+        return []
+    line = "stages: " + "; ".join(f"{s['stage']} {s['rows']:,} rows {s['seconds']:.1f} s" for s in stages)
+    return [line, *(f"measured: {n}" for n in notes)]
 
 
 def _bounds(interval) -> str:
