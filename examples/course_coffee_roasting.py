@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 
 import learnloop
@@ -28,6 +29,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
@@ -98,7 +100,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"coffee roasting: 2-3-1 sigmoid network, expected {expected}; "
           f"got accuracy {accuracy:.2f} ({round(accuracy * len(Y))}/{len(Y)})")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, X, Y, lambda x: model.predict(norm_l(x), verbose=0))
     return 0
+
+
+def save_figures(folder: Path, X, Y, probability) -> None:
+    """The roasts, good and bad, and where the network puts its 0.5 boundary."""
+    plt = figures.pyplot()
+    temperature, duration = np.meshgrid(np.linspace(150, 290, 200), np.linspace(11.3, 15.7, 200))
+    grid = np.column_stack([temperature.ravel(), duration.ravel()])
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.contourf(temperature, duration, probability(grid).reshape(temperature.shape), levels=[0, 0.5, 1],
+                colors=["#f4d6d6", "#d6ecd6"])
+    good = Y[:, 0] == 1
+    ax.scatter(X[good, 0], X[good, 1], marker="x", color="green", label="good roast")
+    ax.scatter(X[~good, 0], X[~good, 1], marker="o", facecolors="none", edgecolors="red", label="bad roast")
+    ax.set_xlabel("temperature (Celsius)")
+    ax.set_ylabel("duration (minutes)")
+    ax.set_title("Coffee roasting: the network's decision (green: predicted good)")
+    ax.legend(loc="upper right")
+    figures.save(fig, folder, "coffee_decision")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+import _figures as figures
 import numpy as np
 from sklearn.datasets import load_digits
 
@@ -30,6 +31,7 @@ from learnloop.reference import dense_loop, sequential
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     return args
@@ -44,7 +46,7 @@ def my_sequential(x, W1, b1, W2, b2, W3, b3):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parse_args(argv)
+    args = parse_args(argv)
     start = time.perf_counter()
     digits = load_digits()
     keep = digits.target <= 1
@@ -102,7 +104,21 @@ def main(argv: list[str] | None = None) -> int:
           f"got {int(np.sum(Yhat == yhat_model))}/{test.m} the same decisions (largest probability gap "
           f"{largest_gap:.1e})")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, test.x, test.y[:, 0], Prediction[:, 0])
     return 0
+
+
+def save_figures(folder, x, y, probability) -> None:
+    """The first test images, each with its label and the network's probability that it is a one."""
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(2, 8, figsize=(8, 2.6))
+    for ax, image, label, p in zip(axes.ravel(), x, y, probability):
+        ax.imshow(image.reshape(8, 8), cmap="gray_r")
+        ax.set_title(f"{label}: {p:.2f}", fontsize=9, color="black" if (p >= 0.5) == label else "red")
+        ax.set_axis_off()
+    fig.suptitle("Test digits: label and predicted probability of a one")
+    figures.save(fig, folder, "digits_binary_predictions")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+import _figures as figures
 import numpy as np
 from sklearn.datasets import load_digits
 
@@ -40,6 +41,7 @@ EPOCHS = 100
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     return args
@@ -116,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"digits loop: expected the notes' fixes for high variance (more data, larger lambda) first; "
           f"got '{first.action}'; J_test {J_test:.3f}")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        args.figures.mkdir(parents=True, exist_ok=True)
+        lc.plot(args.figures / "learning_curve.png")          # the curves draw themselves (learnloop.report.plots)
+        vc.plot(args.figures / "lambda_curve.png")
     return 0
 
 

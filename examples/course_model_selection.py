@@ -18,6 +18,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import train_test_split
@@ -37,6 +38,7 @@ ARCHITECTURES = {"model_1": (25, 15), "model_2": (20, 12, 12, 20), "model_3": (3
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
@@ -126,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model selection: classifiers, expected cv errors 0.150-0.175 and test 0.175; got cv "
           f"{bc.j_cv.min():.3f}-{bc.j_cv.max():.3f}, {bc.best_name}, test {bc.j_test:.3f}")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        args.figures.mkdir(parents=True, exist_ok=True)
+        vc.plot(args.figures / "degree_curve.png")            # the curves draw themselves (learnloop.report.plots)
+        nn.plot(args.figures / "network_selection.png")
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 
 import learnloop
@@ -28,6 +29,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
@@ -120,7 +122,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"multiclass lab (100 blobs): 2-4 network, expected the four clusters told apart (~all 100 in the lab's "
           f"plot); got accuracy {acc_small:.2f} (with only 2 ReLU units the result depends on the initial weights)")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, X_train, y_train, lambda x: np.argmax(model.predict(x, verbose=0), axis=1))
     return 0
+
+
+def save_figures(folder: Path, X, y, category) -> None:
+    """The 100 blobs and the four regions the 2-4 network gives them."""
+    plt = figures.pyplot()
+    (low0, low1), (high0, high1) = X.min(axis=0) - 1, X.max(axis=0) + 1
+    u, v = np.meshgrid(np.linspace(low0, high0, 300), np.linspace(low1, high1, 300))
+    regions = category(np.column_stack([u.ravel(), v.ravel()]).astype(np.float32)).reshape(u.shape)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.contourf(u, v, regions, levels=np.arange(-0.5, 4), colors=["#aec7e8", "#ffbb78", "#98df8a", "#ff9896"])
+    for k in range(4):
+        ax.scatter(X[y == k, 0], X[y == k, 1], label=f"class {k}", edgecolors="black", linewidths=0.5)
+    ax.set_title("Multiclass lab: the 2-4 network's regions")
+    ax.legend(loc="best", fontsize=8)
+    figures.save(fig, folder, "multiclass_regions")
 
 
 if __name__ == "__main__":

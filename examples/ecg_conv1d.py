@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -33,6 +34,7 @@ STEPS = 96
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
@@ -113,7 +115,20 @@ def main(argv: list[str] | None = None) -> int:
           f"got "
           f"{dense_acc.mean():.3f} over {len(dense_acc)} seed(s)")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, x_train[:, :, 0], y_train)
     return 0
+
+
+def save_figures(folder: Path, x, y) -> None:
+    """Ten heartbeats of each class: what the convolution filters slide over."""
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+    for ax, label, name in ((axes[0], 1, "normal"), (axes[1], 0, "abnormal")):
+        ax.plot(x[y == label][:10].T, color="tab:blue" if label else "tab:red", alpha=0.6, linewidth=1)
+        ax.set_title(f"ECG200: {name} beats")
+        ax.set_xlabel("time step")
+    figures.save(fig, folder, "ecg_beats")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     epochs = args.epochs or (3 if fast else 5)
@@ -118,7 +120,29 @@ def main(argv: list[str] | None = None) -> dict | None:
           "are noisy, so read them with their counts.")
     seconds = time.perf_counter() - start
     print(f"\n({seconds:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, reports)
     return {"accuracy": reports["sex"].overall["accuracy"], "reports": reports, "seconds": seconds}
+
+
+def save_figures(folder: Path, reports: dict) -> None:
+    """Selection rate and error rate of each group, against the overall rate (dashed)."""
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [2, 5]})
+    for ax, feature in zip(axes, ("sex", "race")):
+        report = reports[feature]
+        groups = list(report.by_group)
+        x = np.arange(len(groups))
+        for k, (metric, color) in enumerate((("selection_rate", "tab:blue"), ("error_rate", "tab:red"))):
+            ax.bar(x + (k - 0.5) * 0.38, [report.by_group[g][metric] for g in groups], width=0.38, color=color,
+                   label=metric.replace("_", " "))
+            ax.axhline(report.overall[metric], color=color, linestyle="--", linewidth=1)
+        ax.set_xticks(x, [str(g[0] if isinstance(g, tuple) else g) for g in groups], rotation=20, ha="right",
+                      fontsize=8)
+        ax.set_title(f"by {feature}")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("UCI Adult: predicted >50K (selection rate) and errors by group; dashed: overall", y=1.03)
+    figures.save(fig, folder, "fairness_by_group")
 
 
 if __name__ == "__main__":

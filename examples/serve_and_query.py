@@ -25,6 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 from sklearn.datasets import load_digits
 
@@ -41,6 +42,7 @@ METRICS_SHOWN = ("learnloop_requests_total", "learnloop_instances_total", "learn
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a few-second run for CI (also LEARNLOOP_FAST=1)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     args.fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     return args
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            server.stdout.close()
 
     print(f"\nserve and query: digits network, expected ~0.95+ test accuracy and the served labels to match "
           f"predict(); got accuracy {test_accuracy:.3f}; served labels the same as predict(): {same}")
@@ -157,7 +160,31 @@ def main(argv: list[str] | None = None) -> int:
           f"got '{before['status']}' then '{after['status']}' (the inputs moved while the predicted classes did not: "
           f"PSI {after['prediction']['psi']:.2f})")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, test.x[:6], before, after)
     return 0
+
+
+def save_figures(folder: Path, digits, before: dict, after: dict) -> None:
+    """The traffic that drifted (the same digits, fainter) and the pixels whose distribution moved most."""
+    plt = figures.pyplot()
+    fig = plt.figure(figsize=(10, 3.2))
+    for i, image in enumerate(digits):
+        for row, (scale, name) in enumerate(((1.0, "served first"), (0.4, "then, fainter"))):
+            ax = fig.add_subplot(2, 2 * len(digits), row * 2 * len(digits) + i + 1)
+            ax.imshow(scale * image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title(name, fontsize=8, loc="left")
+    ax = fig.add_subplot(1, 2, 2)
+    top = after["top"][:8]
+    ax.barh([f["name"] for f in top], [f["psi"] for f in top], color="tab:red", label="after the fainter digits")
+    ax.axvline(before["max_psi"], color="tab:blue", linestyle="--", label="largest PSI before")
+    ax.invert_yaxis()
+    ax.set_xlabel("population stability index (PSI) against training")
+    ax.set_title(f"Drift monitor: {after['drifted_features']} pixels drifted", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    figures.save(fig, folder, "serving_drift")
 
 
 if __name__ == "__main__":

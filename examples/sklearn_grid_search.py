@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+import _figures as figures
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -42,6 +43,7 @@ def build(X, y, units: int = 25, l2: float = 0.0):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="a smaller grid and fewer epochs (for CI)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     fast = args.fast or os.environ.get("LEARNLOOP_FAST") == "1"
     start = time.perf_counter()
@@ -67,7 +69,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"refit on all {len(x_train)} training digits: test accuracy {search.score(x_test, y_test):.3f} "
           f"({len(x_test)} held out)")
     print(f"({time.perf_counter() - start:.1f} s)")
+    if args.figures:
+        save_figures(args.figures, search.cv_results_, units, lambdas)
     return 0
+
+
+def save_figures(folder, results: dict, units: list, lambdas: list) -> None:
+    """Cross-validated accuracy against the hidden layer's width, one line per L2 strength."""
+    plt = figures.pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    kwargs = [p["net__model_kwargs"] for p in results["params"]]
+    for lam in lambdas:
+        rows = [i for i, kw in enumerate(kwargs) if kw["l2"] == lam]
+        ax.errorbar([kwargs[i]["units"] for i in rows], results["mean_test_score"][rows],
+                    yerr=results["std_test_score"][rows], marker="o", capsize=3, label=f"lambda {lam:g}")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(units, [str(u) for u in units])
+    ax.set_xlabel("units in the hidden layer")
+    ax.set_ylabel("cv accuracy (mean +- sd over folds)")
+    ax.set_title("GridSearchCV over learnloop networks")
+    ax.legend()
+    figures.save(fig, folder, "grid_search")
 
 
 if __name__ == "__main__":

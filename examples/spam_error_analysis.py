@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 
 import learnloop
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-features", type=int, default=3000)
     parser.add_argument("--fast", action="store_true", default=os.environ.get("LEARNLOOP_FAST") == "1",
                         help="a 1,000-word vocabulary (a few seconds)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     if args.fast:
         args.max_features = min(args.max_features, 1000)
@@ -110,7 +112,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row[0]:>5}  {row[1]:>4} -> {row[2]:<4}  {row[3][:100]}")
     template = analysis.write_tag_template(args.out / "spam_errors_to_tag.csv")
     print(f"\nthe sampled errors are in {template}: fill the 'tag' column by hand and pass the file as tags=.")
+    if args.figures:
+        save_figures(args.figures, analysis)
     return 0
+
+
+def save_figures(folder: Path, analysis: ErrorAnalysis) -> None:
+    """The cv confusion matrix (ErrorAnalysis draws it) and how many sampled errors carry each tag."""
+    folder.mkdir(parents=True, exist_ok=True)
+    analysis.plot_confusion_matrix(folder / "spam_confusion.png")
+    plt = figures.pyplot()
+    rows = analysis.tag_table()
+    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1))
+    ax.barh([r.tag for r in rows], [r.count for r in rows], color="tab:orange")
+    ax.invert_yaxis()
+    ax.set_xlabel("sampled misclassified cv messages carrying the tag (a message can carry several)")
+    ax.set_title("Error analysis: what the spam filter gets wrong")
+    figures.save(fig, folder, "spam_error_tags")
 
 
 if __name__ == "__main__":

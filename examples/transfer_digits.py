@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import _figures as figures
 import numpy as np
 
 import learnloop
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true", default=os.environ.get("LEARNLOOP_FAST") == "1",
                         help="pretrain on optdigits only, half the epochs (a few seconds)")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="the shared data folder (default: %(default)s)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     optdigits = args.data_dir / "optdigits" / "optdigits.tra"
     sources = ["optdigits", "synthetic"] if args.source == "both" else [args.source]
@@ -124,9 +126,28 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"{optdigits} not found: pretraining on synthetic font digits only.")
         sources = ["synthetic"]
-    for source in sources:
-        run(source, args.seed, fast=args.fast, optdigits=optdigits)
+    results = {source: run(source, args.seed, fast=args.fast, optdigits=optdigits) for source in sources}
+    if args.figures:
+        save_figures(args.figures, results)
     return 0
+
+
+def save_figures(folder: Path, results: dict[str, dict[str, float]]) -> None:
+    """Held-out accuracy of each way to use 100 labelled digits, per pretraining source."""
+    plt = figures.pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    names = ["pretrained, own head", "from scratch", "option 1: head only", "option 2: fine-tune all"]
+    width = 0.8 / len(results)
+    for k, (source, accuracies) in enumerate(results.items()):
+        bars = ax.barh(np.arange(4) + k * width, list(accuracies.values()), height=width, label=source)
+        ax.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax.set_yticks(np.arange(4) + width * (len(results) - 1) / 2, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0.5, 1.03)
+    ax.set_xlabel("accuracy on the held-out bundled digits")
+    ax.set_title("Transfer learning: 100 labelled digits")
+    ax.legend(title="pretrained on", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    figures.save(fig, folder, "transfer_accuracy")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Every example in examples/ runs in its fast mode, exits 0 and prints the line that shows it did its job.
 
-Each example runs in its own process (``sys.executable -W error examples/<name>.py --fast``), the way a reader
-runs it. An example whose data folder (../shared/data beside the repository) is absent prints "skipped: ..." and
-exits 0; the test then skips with that reason. An example that needs an optional extra is skipped when the extra is
-not installed.
+Each example runs in its own process (``sys.executable -W error examples/<name>.py --fast --figures DIR``), the way
+a reader runs it, once per test session: tests/example_runs.py keeps the run, and the documentation build shows its
+output and figures in the tutorial pages. An example whose data folder (../shared/data beside the repository) is
+absent prints "skipped: ..." and exits 0; the test then skips with that reason. An example that needs an optional
+extra is skipped when the extra is not installed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from example_runs import examples, run_fast
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -57,14 +60,14 @@ def accepts_fast(path: Path) -> bool:
     return "--fast" in path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", examples(), ids=lambda p: p.name)
 def test_example_runs_in_fast_mode_and_prints_its_result(path):
     if not accepts_fast(path):
         pytest.skip(f"{path.name} has no --fast mode yet")
     missing = [name for name in NEEDS.get(path.name, ()) if importlib.util.find_spec(name) is None]
     if missing:
         pytest.skip(f"{path.name} needs {', '.join(missing)} (pip install 'learnloop[serve]')")
-    result = run_example(path, "--fast")
+    result = run_fast(path.name)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{path.name} exited with {result.returncode}:\n{output[-3000:]}"
     skipped = re.search(r"^skipped: .*$", result.stdout, re.MULTILINE)
