@@ -116,7 +116,7 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(Loss):
-    """mean(|p - y|) over the last axis."""
+    """``mean(abs(p - y))`` over the last axis."""
 
     def per_sample(self, y, p):
         return np.abs(p - y).reshape(p.shape[0], -1).mean(axis=1)

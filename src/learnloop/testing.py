@@ -25,9 +25,9 @@ def numerical_gradient(f: Callable[[], float], x: Array, eps: float = 1e-6) -> A
 
 
 def max_relative_error(analytic: Array, numeric: Array, floor: float = 1e-4) -> float:
-    """max |a - n| / (|a| + |n|) elementwise, the usual gradient-check measure.
+    """``max(abs(a - n) / (abs(a) + abs(n)))`` elementwise, the usual gradient-check measure.
 
-    The denominator is floored at ``floor`` times the largest |a| + |n|, so entries many orders of magnitude
+    The denominator is floored at ``floor`` times the largest ``abs(a) + abs(n)``, so entries many orders of magnitude
     smaller than the rest are judged against the finite differences' absolute noise, not against themselves.
     """
     analytic, numeric = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)

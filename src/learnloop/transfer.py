@@ -129,7 +129,8 @@ def fine_tune(model: Sequential, x, y, *, option: int = 1, loss=None, learning_r
         head_epochs: option 2's head stage (default: ``epochs``; 0 skips it).
         optimizer: a name ("adam", "sgd", ...), created with that learning rate, or an optimizer object (whose
             learning rate is kept unless ``learning_rate`` is given).
-        metrics, epochs, batch_size, verbose, **fit_kwargs: passed to ``compile`` / ``fit``.
+        metrics, epochs, batch_size, verbose: passed to ``compile`` / ``fit``.
+        **fit_kwargs: passed to ``fit``.
     """
     from learnloop import optimizers
 

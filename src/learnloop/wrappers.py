@@ -217,7 +217,9 @@ class SKLearnClassifier(ClassifierMixin, _SKLearnWrapper):
             give the same model (learnloop's global generator is left as it was); ``None`` uses the global one.
 
     Attributes:
-        model_: the fitted model. classes_: the labels (sorted). history_: ``model.fit``'s history dict.
+        model_: the fitted model.
+        classes_: the labels (sorted).
+        history_: ``model.fit``'s history dict.
     """
 
     def __sklearn_tags__(self):

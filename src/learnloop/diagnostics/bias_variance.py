@@ -190,12 +190,14 @@ class BiasVariance:
 
     @property
     def bias_threshold(self) -> float:
-        """The bias gap above which bias is high: tolerance x max(|baseline|, |J_train|, |J_cv|), at least atol."""
+        """The bias gap above which bias is high: tolerance x max(abs(baseline), abs(J_train), abs(J_cv)), at least
+        atol."""
         return max(self.atol, self.tolerance * max(abs(self.baseline), abs(self.train), abs(self.cv)))
 
     @property
     def variance_threshold(self) -> float:
-        """The variance gap above which variance is high: tolerance x max(|J_train|, |J_cv|), at least atol."""
+        """The variance gap above which variance is high: tolerance x max(abs(J_train), abs(J_cv)), at least
+        atol."""
         return max(self.atol, self.tolerance * max(abs(self.train), abs(self.cv)))
 
     # ---- evidence ----------------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class ErrorAnalysis:
         sample_size: how many errors to review (the notes: 100-200 is usually enough).
         seed: the sample's seed; the same seed gives the same sample, so a tag template stays valid.
         task: "classification" or "regression"; by default inferred from the values.
-        worst_fraction: for regression, the share of examples with the largest |residual| counted as errors.
+        worst_fraction: for regression, the share of examples with the largest ``abs(residual)`` counted as errors.
         class_names: names to print for labels (a mapping or a sequence indexed by label).
     """
 
@@ -277,8 +277,8 @@ class ErrorAnalysis:
         return out
 
     def slices(self, bins: int = 4, min_count: int | None = None) -> list:
-        """The error rate (mean |error| for a regression) by value or quantile bin of each raw column, largest gap
-        first: a list of :class:`~learnloop.diagnostics.error_slices.Slice`. Needs ``rows``."""
+        """The error rate (mean ``abs(error)`` for a regression) by value or quantile bin of each raw column, largest
+        gap first: a list of :class:`~learnloop.diagnostics.error_slices.Slice`. Needs ``rows``."""
         from learnloop.diagnostics.error_slices import error_slices
 
         if self.rows is None:

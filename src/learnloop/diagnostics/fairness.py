@@ -135,7 +135,7 @@ class FairnessReport:
                 for i, g in enumerate(self.by_group)}
 
     def difference(self, method: str = "between_groups") -> dict[str, float]:
-        """Per metric: max - min over groups, or the largest |group - overall| (``method="to_overall"``)."""
+        """Per metric: max - min over groups, or the largest ``abs(group - overall)`` (``method="to_overall"``)."""
         _check_method(method)
         out = {}
         for m in self.metrics:

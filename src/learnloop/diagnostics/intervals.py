@@ -1,12 +1,12 @@
 """95% intervals for the loop's costs and for the differences its verdicts read, from predictions already made.
 
-Which interval, and why:
+Which interval, and why::
 
-| quantity | error rate (0/1 per example) | any other cost (squared error / 2 per example...) |
-|---|---|---|
-| one cost: J_train, J_cv, J_test, a baseline | Wilson score | percentile bootstrap over examples |
-| a difference on the same examples (paired) | Bonett-Price adjusted Wald | paired percentile bootstrap |
-| a difference on different examples | Newcombe's hybrid score (method 10) | independent percentile bootstraps |
+    | quantity | error rate (0/1 per example) | any other cost (squared error / 2 per example...) |
+    |---|---|---|
+    | one cost: J_train, J_cv, J_test, a baseline | Wilson score | percentile bootstrap over examples |
+    | a difference on the same examples (paired) | Bonett-Price adjusted Wald | paired percentile bootstrap |
+    | a difference on different examples | Newcombe's hybrid score (method 10) | independent percentile bootstraps |
 
 - Wilson keeps its 95% coverage near 0 errors, where the textbook ``p +- 1.96 sqrt(p(1-p)/n)`` collapses to a
   zero-width interval (a network with J_train = 0 on 1078 examples has a Wilson interval [0, 0.0036], not [0, 0]).

@@ -1,15 +1,13 @@
 """Training-time reference statistics, and drift of served traffic measured against them.
 
 The reference is a plain JSON-able dict that travels inside the saved model (``reference_statistics`` needs only
-NumPy, so training code can call it without the ``serve`` extra):
+NumPy, so training code can call it without the ``serve`` extra)::
 
-```
-{"version": 1, "n_samples": 1797, "input_shape": [64],
- "features": {"names": ["f0", ...], "bin_edges": [[e0, ..., eB], ...], "counts": [[c1, ..., cB], ...]},
- "sample": [[...64 values...], ...],                 # up to ``sample_size`` rows of training inputs, for KS tests
- "outputs": {"kind": "classes", "labels": [0, ...], "counts": [178, ...]}}
- #      or  {"kind": "values", "bin_edges": [...], "counts": [...]}   for a regressor
-```
+    {"version": 1, "n_samples": 1797, "input_shape": [64],
+     "features": {"names": ["f0", ...], "bin_edges": [[e0, ..., eB], ...], "counts": [[c1, ..., cB], ...]},
+     "sample": [[...64 values...], ...],                 # up to ``sample_size`` rows of training inputs, for KS tests
+     "outputs": {"kind": "classes", "labels": [0, ...], "counts": [178, ...]}}
+     #      or  {"kind": "values", "bin_edges": [...], "counts": [...]}   for a regressor
 
 A model that takes raw table columns (a FeatureSpace first) gets the raw-column form instead, one entry per column
 (numbers binned and sampled, categories counted): ``reference_statistics`` of a dict of columns or a DataFrame, see
