@@ -68,5 +68,5 @@ def dask_cluster():
     """A dask.distributed LocalCluster of 2 worker processes (one thread each), shared by the cluster tests; they
     skip without dask.distributed."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster:
         yield cluster

@@ -310,7 +310,7 @@ def test_partial_fit_of_a_regressor_continues_after_fit():
 def dask_client():
     pytest.importorskip("dask_ml")
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
         yield client
 
 

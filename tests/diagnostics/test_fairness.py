@@ -180,10 +180,12 @@ def test_selection_rate_and_accuracy_accept_any_labels():
     assert report.overall == {"accuracy": pytest.approx(2 / 3), "selection_rate": pytest.approx(2 / 3)}
 
 
-def test_adult_example_runs_fast_and_finds_the_known_gaps(shared_data, capsys):
+def test_adult_example_runs_fast_and_finds_the_known_gaps(shared_data, capsys, monkeypatch):
     if not (shared_data / "fairness" / "adult.data").is_file():
         pytest.skip("UCI Adult is not in the shared data folder")
-    path = Path(__file__).resolve().parents[2] / "examples" / "fairness_adult.py"
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    monkeypatch.syspath_prepend(str(examples))                        # the example imports its sibling _figures
+    path = examples / "fairness_adult.py"
     spec = importlib.util.spec_from_file_location("fairness_adult", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
