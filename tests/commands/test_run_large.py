@@ -27,19 +27,20 @@ def table(tmp_path_factory):
     z = 1.5 * x[:, 0] - x[:, 1] + (color == "red")
     columns = {f"x{i}": x[:, i].round(4) for i in range(4)}
     columns["color"] = color
+    columns["sex"] = rng.choice(["female", "male"], n).astype(object)
     columns["y"] = np.where(rng.random(n) < 1 / (1 + np.exp(-z)), "yes", "no").astype(object)
     return write_table(columns, tmp_path_factory.mktemp("table") / "t.csv"), columns
 
 
-def _run(path, out, *extra) -> dict:
-    assert main(["run", "--data", str(path), "--target", "y", "--quick", "--out", str(out), *extra]) == 0
+def _run(path, out, *extra, target: str = "y") -> dict:
+    assert main(["run", "--data", str(path), "--target", target, "--quick", "--out", str(out), *extra]) == 0
     return json.loads((out / "report.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def sampled(table, tmp_path_factory):
     out = tmp_path_factory.mktemp("sampled")
-    return _run(table[0], out, "--sample", "1000"), out
+    return _run(table[0], out, "--sample", "1000", "--group", "sex"), out
 
 
 def test_the_diagnosis_runs_on_the_sample_and_the_final_model_on_every_training_row(sampled):
@@ -64,13 +65,34 @@ def test_the_diagnosis_runs_on_the_sample_and_the_final_model_on_every_training_
     assert any("J_cv on all" in note for note in report["notes"])
 
 
+def test_the_fairness_audit_and_the_error_analysis_use_the_rows_kept(sampled):
+    report, _ = sampled
+    kept = np.bincount(row_parts(0, 3_000, 0), minlength=3)          # 3,000 rows: every row is kept
+    assert sum(row["count"] for row in report["fairness"]["rows"]) == kept[2]
+    assert report["error_analysis"]["n"] == kept[1]
+    assert "sex" not in report["selected"] and all(c["name"] != "sex" for c in report["columns"])
+
+
+def test_a_regression_table_trains_its_final_network_on_every_row(tmp_path, rng):
+    n = 2_500
+    x = rng.normal(size=(n, 3))
+    path = write_table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "price": 100 + 20 * x[:, 0] - 5 * x[:, 1]
+                        + rng.normal(scale=3, size=n)}, tmp_path / "r.csv")
+    report = _run(path, tmp_path / "out", "--sample", "800", target="price")
+    assert report["task"] == "regression"
+    stages = {s["stage"]: s for s in report["stages"]}
+    assert stages["final training"]["rows"] == report["split_sizes"]["train"] > 1_400
+    assert report["j_test"] < 40                          # squared error / 2 of a network that learned (noise: 4.5)
+    assert report["interval_methods"]["j_cv"] == "bootstrap"
+
+
 def test_the_saved_model_takes_raw_rows(sampled, table):
     from learnloop import load_model
 
     _, out = sampled
     _, columns = table
     model = load_model(out / "model.zip")
-    rows = {k: v[:50] for k, v in columns.items() if k != "y"}
+    rows = {k: v[:50] for k, v in columns.items() if k not in ("y", "sex")}
     assert model.predict(rows).shape == (50, 1)
     assert model.metadata["classes"] == ["no", "yes"]
 
@@ -100,7 +122,8 @@ def test_sample_all_runs_the_loop_on_every_row_in_memory(table, tmp_path, capsys
 
 def test_the_sweeps_on_a_dask_cluster_give_the_local_run(table, sampled, tmp_path, dask_cluster):
     local, _ = sampled
-    remote = _run(table[0], tmp_path, "--sample", "1000", "--scheduler", dask_cluster.scheduler_address)
+    remote = _run(table[0], tmp_path, "--sample", "1000", "--group", "sex", "--scheduler",
+                  dask_cluster.scheduler_address)
     for curve in ("architecture_curve", "validation_curve", "learning_curve"):
         assert remote[curve]["j_cv"] == local[curve]["j_cv"]
     assert remote["verdict"] == local["verdict"] and remote["selected"] == local["selected"]

@@ -69,10 +69,9 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
 
     path = Path(args.data)
     fixed = isinstance(args.sample, int)
-    keep = max(budget.MAX_SAMPLE, args.sample if fixed else 0)
-    target = args.target
-    if target is None:
-        target = (args.names or open_stream(path, encoding=args.encoding, delimiter=args.delimiter).names)[-1]
+    names = args.names or open_stream(path, encoding=args.encoding, delimiter=args.delimiter).names
+    keep = max(budget.kept_rows(len(names)), args.sample if fixed else 0)
+    target = args.target if args.target is not None else names[-1]
     stages: list[Stage] = []
 
     say_stage(f"reading {path}: each row's part (60/20/20 by a hash of its number and the seed) and a uniform "
@@ -114,6 +113,7 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
     say_stage(f"encoding every row of {path.name} with the feature pipeline, into .npy files per part")
     folder = Path(tempfile.mkdtemp(prefix="learnloop-rows-"))
     try:
+        _check_room(folder, sample.n_rows * (data.x.shape[1] + 2) * 4)
         bar = progress.bar(sample.n_rows, "row", "encoding")
         try:
             encoded = encode_parts(path, data.feature_space, target=target,
@@ -132,7 +132,8 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
         say_stage("the loop on a sample (split as the table is): baseline, network size, lambda, learning curve; "
                   "the sample doubles while the learning curve says J_cv still falls")
         n_scored = encoded.rows["cv"] + encoded.rows["test"]
-        found, size, rounds = _diagnose_rounds(args, data, sd.parts, fixed, clock, n_jobs,
+        whole = len(data.y) if sample.table.num_rows >= sample.n_rows else sample.n_rows   # every row kept?
+        found, size, rounds = _diagnose_rounds(args, data, sd.parts, fixed, clock, n_jobs, whole,
                                                encoded.rows["train"], n_scored)
         stages += rounds
         last = found["results"]["seconds"]
@@ -188,6 +189,14 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
     return Outcome(found, data, stages, notes)
 
 
+def _check_room(folder: Path, needed: int) -> None:
+    """Refuse before the pass when the encoded rows would not fit on the temporary folder's disk."""
+    free = shutil.disk_usage(folder).free
+    if free < needed * 1.1:
+        raise LearnloopError(f"the encoded rows need about {needed / 2**20:,.0f} MB in {folder.parent}, which has "
+                             f"{free / 2**20:,.0f} MB free; set TMPDIR to a folder with more room.")
+
+
 def _check_classes(data, parts) -> None:
     present = np.unique(data.y[parts == 0])
     if len(present) < data.n_classes:
@@ -196,12 +205,14 @@ def _check_classes(data, parts) -> None:
                              f"sampled training rows; pass --sample all to read every row, or merge rare classes.")
 
 
-def _diagnose_rounds(args, data, parts, fixed: bool, clock: budget.Clock, n_jobs, n_train: int, n_scored: int):
-    """Diagnose samples of growing size (the rule of :mod:`learnloop.diagnostics.budget`); (found, size, stages)."""
+def _diagnose_rounds(args, data, parts, fixed: bool, clock: budget.Clock, n_jobs, whole: int, n_train: int,
+                     n_scored: int):
+    """Diagnose samples of growing size (the rule of :mod:`learnloop.diagnostics.budget`) among the rows kept, of
+    a table of ``whole`` rows; (found, size, stages)."""
     from learnloop.diagnostics.loop import diagnose
 
-    available = len(data.y)
-    size = min(args.sample if fixed else budget.FIRST_SAMPLE, available)
+    kept = len(data.y)
+    size = min(args.sample if fixed else budget.FIRST_SAMPLE, kept)
     rounds = []
 
     def stage(what: str) -> None:
@@ -216,7 +227,8 @@ def _diagnose_rounds(args, data, parts, fixed: bool, clock: budget.Clock, n_jobs
                          baseline_source=args.baseline_source if args.baseline is not None else None)
         seconds = time.perf_counter() - t
         estimate = budget.final_seconds(n_train, n_scored, budget.example_epoch_seconds(found))
-        grown, why = budget.next_sample(size, available, found, seconds, clock, estimate, fixed=fixed)
+        grown, why = budget.next_sample(size, whole, found, seconds, clock, estimate, fixed=fixed,
+                                        max_sample=min(budget.MAX_SAMPLE, kept))
         rounds.append(Stage("diagnosis", size, seconds, why))
         print(f"      {why}", flush=True)
         if grown is None:

@@ -6,8 +6,9 @@ The rule, and its constants:
 1. The diagnosis (baseline, architectures, lambda, learning curve: :func:`~learnloop.diagnostics.loop.diagnose`)
    first runs on a uniform sample of ``FIRST_SAMPLE`` = 10,000 rows of the table (6,000 training rows), split as
    the table is (:mod:`learnloop.data.sampling`: the sample's cv and test rows are the table's, never trained on).
-2. The sample doubles (20,000, 40,000, ... at most ``MAX_SAMPLE`` = 160,000 rows, or every row) and the diagnosis
-   runs again while, at the current size,
+2. The sample doubles (20,000, 40,000, ... at most ``MAX_SAMPLE`` = 160,000 rows, or every row; a table of more
+   than 50 columns keeps fewer rows in memory, ``KEPT_CELLS`` = 8,000,000 values, and the sample stops there) and
+   the diagnosis runs again while, at the current size,
    - the learning curve says J_cv still falls beyond noise: its fitted inverse power law expects J_cv with twice the
      training rows to lie more than 1% below the current J_cv, with the whole 95% interval of that gain above 1%
      (``LearningCurve.more_data == "helps"``, :mod:`learnloop.diagnostics.power_law`), and
@@ -45,6 +46,7 @@ from learnloop.errors import LearnloopError
 
 FIRST_SAMPLE = 10_000
 MAX_SAMPLE = 160_000
+KEPT_CELLS = 8_000_000                 # values of the sample held in memory: 160,000 rows of 50 columns
 GROWTH = 2
 EARLY_STOP_ROWS = 250_000
 PATIENCE = 2
@@ -84,6 +86,12 @@ class Clock:
     def left(self) -> float:
         """Seconds left of the budget (infinite without one)."""
         return float("inf") if self.budget is None else self.budget - self.elapsed
+
+
+def kept_rows(n_columns: int) -> int:
+    """Rows of a table held in memory as its sample (and the largest diagnosis sample): ``MAX_SAMPLE``, fewer for
+    a table of more than 50 columns (``KEPT_CELLS`` values at most), never fewer than twice ``FIRST_SAMPLE``."""
+    return int(min(MAX_SAMPLE, max(2 * FIRST_SAMPLE, KEPT_CELLS // max(n_columns, 1))))
 
 
 def example_epoch_seconds(found: dict) -> float:
