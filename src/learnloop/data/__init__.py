@@ -17,7 +17,7 @@ __all__ += ["augment", "synthetic_digits"]
 _LAZY = {"read_table": "learnloop.data.tables", "write_table": "learnloop.data.tables",
          "Table": "learnloop.data.tables", "load_dataset": "learnloop.data.datasets",
          "Dataset": "learnloop.data.datasets", "decide_columns": "learnloop.data.column_types",
-         "NpyBatches": "learnloop.data.streams", "ParquetBatches": "learnloop.data.streams",
+         "NpyBatches": "learnloop.data.npy_batches", "ParquetBatches": "learnloop.data.parquet_batches",
          "TableStream": "learnloop.data.table_stream"}
 __all__ += sorted(_LAZY)
 

@@ -1,6 +1,6 @@
 """One pass over a table that writes every row, encoded by an adapted feature pipeline, into ``.npy`` files per part.
 
-The training part then trains through :class:`~learnloop.data.streams.NpyBatches` (memory-mapped, shuffled in
+The training part then trains through :class:`~learnloop.data.npy_batches.NpyBatches` (memory-mapped, shuffled in
 windows of blocks), and the cv and test parts are scored in chunks, so a table of any size is held only on disk:
 about 4 bytes per encoded feature per row (a 1,000,000-row table with 35 encoded features: 140 MB). Rows are
 assigned to parts by :func:`~learnloop.data.sampling.row_parts`, as the sample was.

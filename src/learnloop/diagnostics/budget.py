@@ -17,7 +17,7 @@ The rule, and its constants:
    ``--sample N`` fixes the size instead (no growth).
 3. The chosen network (architecture and lambda of the last diagnosis) is built afresh with the course's penalty
    lambda / 2m for the m training rows of the whole table, and trained on every training row through
-   :class:`~learnloop.data.streams.NpyBatches` (the rows encoded once, on disk, and read memory-mapped; when the
+   :class:`~learnloop.data.npy_batches.NpyBatches` (the rows encoded once, on disk, and read memory-mapped; when the
    encoded training rows take at most ``IN_MEMORY_BYTES`` = 1 GiB they are read into memory instead, which trains
    about 1.5x faster), with ``EarlyStopping`` on the cv rows (all of them, up to ``EARLY_STOP_ROWS`` = 250,000, else
    a uniform sample of that many; ``PATIENCE`` = 2 epochs, best weights restored), for at most the diagnosis's
@@ -241,7 +241,7 @@ def train_final(found: dict, encoded, *, seed: int, clock: Clock, epochs: int, b
     """Train the chosen network on every training row of ``encoded`` (:class:`~learnloop.data.encode_pass.
     EncodedParts`) with early stopping on its cv rows, within the clock's budget."""
     from learnloop.callbacks import EarlyStopping
-    from learnloop.data.streams import NpyBatches
+    from learnloop.data.npy_batches import NpyBatches
 
     start = time.perf_counter()
     model = build_final(found, encoded.train_moments, encoded.target_moments, encoded.rows["train"], seed)
