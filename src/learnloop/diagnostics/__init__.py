@@ -2,7 +2,8 @@
 learning and validation curves, model selection, coded findings and advice on what to try next."""
 
 from learnloop.diagnostics.advisor import Advice, advise
-from learnloop.diagnostics.bias_variance import BiasVariance, estimate_baseline
+from learnloop.diagnostics.baseline import estimate_baseline
+from learnloop.diagnostics.bias_variance import BiasVariance
 from learnloop.diagnostics.curves import LearningCurve, ValidationCurve, learning_curve, validation_curve
 from learnloop.diagnostics.loop import diagnose
 from learnloop.diagnostics.measures import JMeasures, classification_error, j_measures, mse_cost

@@ -19,7 +19,8 @@ import numpy as np
 
 from learnloop.data.splits import splits_from_parts, train_cv_test_split
 from learnloop.diagnostics import findings as coded
-from learnloop.diagnostics.bias_variance import BASELINE_SOURCES, BiasVariance, baseline_losses
+from learnloop.diagnostics.baseline import baseline_losses
+from learnloop.diagnostics.bias_variance import BASELINE_SOURCES, BiasVariance
 from learnloop.diagnostics.curves import learning_curve, validation_curve
 from learnloop.diagnostics.intervals import mean_interval
 from learnloop.diagnostics.measures import check_kind, losses
