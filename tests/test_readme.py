@@ -7,7 +7,9 @@ Adult with its header, from ../shared/data: skipped when absent), ``cv.npz`` (th
 ``learnloop run`` splits them), ``model.zip`` and ``test.csv`` (a table model with the columns ``y`` and ``sex``, and
 rows it has not seen). ``learnloop serve`` runs in a subprocess on a free port, is checked with /healthz and a
 predict, then stopped. ``pip install`` lines are checked against pyproject's extras; the test-suite command is not
-run from inside the test suite. Python blocks run in a fresh interpreter, after a prelude that defines the data
+run from inside the test suite, nor is the documentation build (tests/docs/test_site_builds.py runs it). A block
+marked ``<!-- not run: REASON -->`` on the line above its fence is not run; every other block is shell or Python.
+Python blocks run in a fresh interpreter, after a prelude that defines the data
 names they use (``x_train``, ``splits``' inputs, ``build``...).
 """
 
@@ -39,16 +41,32 @@ pytestmark = pytest.mark.slow
 
 
 # ---- the README's blocks ---------------------------------------------------------------------------------------
+SHELL = ("bash", "sh", "shell", "console")
+PYTHON = ("python", "py")
+NOT_RUN = re.compile(r"<!--\s*not run:\s*(.*?)\s*-->[ \t]*\n$")
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str, str | None]]:
+    """(language, code, reason) of each fenced block; reason is given by ``<!-- not run: REASON -->`` on the line
+    right above the fence, else None."""
+    out = []
+    for m in re.finditer(r"^```([^\n]*)\n(.*?)^```", text, re.M | re.S):
+        before = text[:m.start()].rsplit("\n", 2)
+        mark = NOT_RUN.search(before[-2] + "\n") if len(before) >= 2 else None
+        out.append((m[1].strip().lower(), m[2], mark[1] if mark else None))
+    return out
+
+
 def code_blocks(text: str) -> list[tuple[str, str]]:
-    """(language, code) of each fenced block."""
-    return [(m[1].strip().lower(), m[2]) for m in re.finditer(r"^```([^\n]*)\n(.*?)^```", text, re.M | re.S)]
+    """(language, code) of each block this test runs: the shell and Python blocks not marked as not run."""
+    return [(lang, code) for lang, code, reason in fenced_blocks(text) if reason is None]
 
 
 def shell_commands(text: str) -> list[list[str]]:
     """Each command of the shell blocks as its words: comments dropped, ``a && b`` split into two commands."""
     out: list[list[str]] = []
     for lang, code in code_blocks(text):
-        if lang not in ("bash", "sh", "shell", "console"):
+        if lang not in SHELL:
             continue
         for line in code.splitlines():
             words = shlex.split(line, comments=True)
@@ -64,7 +82,7 @@ def shell_commands(text: str) -> list[list[str]]:
 
 
 def python_blocks(text: str) -> list[str]:
-    return [code for lang, code in code_blocks(text) if lang in ("python", "py")]
+    return [code for lang, code in code_blocks(text) if lang in PYTHON]
 
 
 def _readme() -> str:
@@ -333,6 +351,16 @@ def _check_pytest(words: list[str]) -> None:
     assert any(req.startswith("pytest") for req in extras["test"])
 
 
+def _check_docs_build(words: list[str]) -> None:
+    """``python docs/build.py ...``: tests/docs/test_site_builds.py builds the site (once a session); here the
+    command's options are checked against the script's own parser."""
+    assert words[1] == "docs/build.py" and (ROOT / "docs" / "build.py").is_file()
+    assert (ROOT / "tests" / "docs" / "test_site_builds.py").is_file()
+    proc = _run([sys.executable, str(ROOT / "docs" / "build.py"), "--help"], ROOT, timeout=60)
+    for option in (w for w in words[2:] if w.startswith("-")):
+        assert re.search(rf"(^|[\s,]){re.escape(option)}\b", proc.stdout), f"docs/build.py has no option {option}"
+
+
 def _check_outputs(words: list[str], workdir: Path, stdout: str) -> None:
     """What each kind of command must leave behind."""
     if words[1] == "run":
@@ -363,6 +391,9 @@ def test_readme_command(words, workdir):
         return
     if words[0] == "curl":
         _curl(words, workdir)
+        return
+    if words[:2] == ["python", "docs/build.py"]:
+        _check_docs_build(words)
         return
     assert words[0] == "learnloop", f"README command not covered by this test: {shlex.join(words)}"
     if words[1] == "run" and "--data" in words and "--out" not in words:
@@ -423,3 +454,19 @@ def test_the_readme_has_commands_and_python_blocks():
     text = _readme()
     assert len(shell_commands(text)) >= 10 and len(python_blocks(text)) >= 2
     assert shell_commands("```bash\na --x 1 && b  # c\n```\n") == [["a", "--x", "1"], ["b"]]
+
+
+def test_every_readme_block_runs_here_or_says_why_not():
+    for lang, code, reason in fenced_blocks(_readme()):
+        where = f"the README block starting {code.splitlines()[0][:60]!r}"
+        if reason is not None:
+            assert reason.strip(), f"{where} is marked not run without a reason"
+        else:
+            assert lang in SHELL + PYTHON, f"{where} ({lang or 'no language'}) is neither run by this test nor " \
+                                           "marked <!-- not run: REASON -->"
+
+
+def test_a_marked_block_is_not_run():
+    text = "```bash\nlearnloop run\n```\n<!-- not run: needs a cluster -->\n```bash\nlearnloop run --scheduler x\n```\n"
+    assert [reason for _, _, reason in fenced_blocks(text)] == [None, "needs a cluster"]
+    assert shell_commands(text) == [["learnloop", "run"]]
