@@ -202,3 +202,38 @@ def test_a_million_rows_in_seconds(rng):
     d = _by_name(decide_columns(columns, "y"))
     assert time.perf_counter() - start < 10       # about 1 s here; a one-hot of the id column took 28 minutes
     assert d["id"].kind == "dropped" and d["city"].kind == "categorical"
+
+
+def test_numbers_and_dates_written_as_text_are_numeric_with_their_format(rng):
+    n = 300
+    amounts = rng.uniform(0, 5000, n)
+    columns = {
+        "fare": np.array([f"${v:,.2f}" for v in amounts], dtype=object),
+        "rate": np.array([f"{v:.1f}%" for v in rng.uniform(0, 100, n)], dtype=object),
+        "joined": np.array([f"2020-01-{1 + i % 28:02d}" for i in range(n)], dtype=object),
+        "opened": np.array([f"{(np.datetime64('2019-01-01') + i)}" for i in range(n)], dtype=object),
+        "zip": np.array([f"0{rng.integers(1000, 9999)}" for _ in range(n)], dtype=object),
+        "y": rng.integers(0, 2, n),
+    }
+    columns["fare"][::50] = None
+    d = _by_name(decide_columns(columns, "y", missing="impute"))
+    assert d["fare"].kind == "numeric" and d["fare"].parse == {"kind": "number", "decimal": ".", "thousands": ","}
+    assert d["fare"].missing == 6 and "read from text such as '$" in d["fare"].reason
+    assert d["rate"].kind == "numeric" and d["rate"].parse["kind"] == "number"
+    assert d["joined"].kind == "numeric" and d["joined"].parse == {"kind": "date", "format": "iso"}
+    assert "2020-01-01..2020-01-28" in d["joined"].reason
+    # dates unique in every row and increasing are a time line, not a row number
+    assert d["opened"].kind == "numeric" and "dates" in d["opened"].reason
+    assert d["zip"].kind != "numeric" and d["zip"].parse is None            # leading zeros: codes
+    assert d["fare"].as_dict()["parse"] == d["fare"].parse
+
+
+def test_overrides_of_numbers_written_as_text():
+    columns = {"price": np.array(["$1,000", "$2,500", "$1,000", None] * 10, dtype=object),
+               "code": np.array(["1", "2", "3", "4"] * 10, dtype=object), "y": np.arange(40) % 2}
+    d = _by_name(decide_columns(columns, "y", categorical=["code"], numeric=["price"], missing="impute"))
+    assert d["price"].kind == "numeric" and d["price"].parse["kind"] == "number"
+    assert d["price"].reason.startswith("numeric (asked for); read from text such as '$1,000'")
+    assert d["code"].kind == "categorical" and d["code"].parse is None
+    d = _by_name(decide_columns(columns, "y", categorical=["price"], missing="impute"))
+    assert d["price"].kind == "categorical" and d["price"].parse is None

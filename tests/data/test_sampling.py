@@ -90,3 +90,28 @@ def test_sample_table_names_a_missing_target(tmp_path, rng):
     path = write_table(_table(rng, 1_000), tmp_path / "t.csv")
     with pytest.raises(LearnloopError, match="no column named 'z'"):
         sample_table(path, "z", keep=10)
+
+
+@pytest.mark.parametrize("target, task", [
+    (lambda rng, n: rng.integers(0, 500, n), "auto"),                           # whole numbers, many values
+    (lambda rng, n: rng.normal(size=n).round(3), "auto"),
+    (lambda rng, n: np.array([f"${v:,}" for v in rng.integers(1000, 90_000, n)], dtype=object), "auto"),
+    (lambda rng, n: rng.integers(0, 5, n), "regression"),
+])
+def test_a_quantity_reserves_no_rows_so_the_sample_stays_uniform(tmp_path, rng, target, task):
+    n = 900
+    path = write_table({"x": rng.normal(size=n), "y": target(rng, n)}, tmp_path / "q.csv")
+    sample = sample_table(path, "y", keep=900, seed=0, task=task)
+    assert sample.reserved == 0
+    assert np.array_equal(sample.rows, np.argsort(row_priorities(0, n, 0), kind="stable"))
+    first = np.bincount(sample.parts[:300], minlength=3)
+    assert first[1] > 30 and first[2] > 30                               # cv and test rows among the first 300
+
+
+def test_classes_written_as_numbers_are_still_reserved(tmp_path, rng):
+    n = 900
+    y = rng.integers(0, 3, n)
+    path = write_table({"x": rng.normal(size=n), "y": y}, tmp_path / "c.csv")
+    sample = sample_table(path, "y", keep=900, seed=0)
+    assert np.all(sample.parts[:9] == 0)                                 # three training rows per class go first
+    assert sorted(np.bincount(y[sample.rows[:9]]).tolist()) == [3, 3, 3]

@@ -184,3 +184,52 @@ def test_a_list_of_one_row_dict_encodes_like_its_columns():
     space.adapt(RAW)
     row = {"float_values": 0.25, "string_values": "two", "int_values": 7}
     assert_array_equal(space([row]), space({k: [v] for k, v in row.items()}))
+
+
+def test_a_float_feature_that_parses_text_trains_saves_and_takes_text_or_numbers(tmp_path):
+    import zipfile
+
+    from learnloop.errors import ModelFileError
+
+    rng = np.random.default_rng(0)
+    n = 300
+    amount = rng.uniform(0, 2000, n).round(2)
+    table = {"amount": np.array([f"${v:,.2f}" for v in amount], dtype=object),
+             "day": np.array([f"2021-03-{1 + i % 28:02d}" for i in range(n)], dtype=object)}
+    y = (amount > 1000).astype(int)
+    us = {"kind": "number", "decimal": ".", "thousands": ","}
+    space = FeatureSpace({"amount": FeatureSpace.float_normalized(parse=us),
+                          "day": FeatureSpace.float_normalized(parse={"kind": "date", "format": "iso"})})
+    space.adapt(table)
+    assert_allclose(space.features["amount"].preprocessor.mean, [amount.mean()], rtol=1e-5)
+    assert space.input_schema()["amount"] == {"type": "number", "nullable": False, "parse": us}
+    model = Sequential([space, Dense(8, activation="relu"), Dense(1)])
+    model.compile(optimizer="adam", loss=learnloop.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(table, y, epochs=40, batch_size=32, verbose=0)
+    assert model.evaluate(table, y, return_dict=True)["accuracy"] > 0.9
+    as_text = [{"amount": "$1,500.00", "day": "2021-03-05"}, {"amount": "(12.50)", "day": "2021-03-06"}]
+    as_numbers = [{"amount": 1500.0, "day": 18691.0}, {"amount": -12.5, "day": 18692.0}]
+    assert_allclose(model.predict(as_text), model.predict(as_numbers))
+    with pytest.raises(FeatureValueError, match=r"Column 'amount' holds numbers written as text.*'about 5'"):
+        model.predict([{"amount": "about 5", "day": "2021-03-05"}])
+    path = tmp_path / "m.zip"
+    model.save(path)
+    assert_allclose(learnloop.load_model(path).predict(as_text), model.predict(as_text), rtol=1e-6)
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    config = parts["config.json"].decode()
+    assert '"parse": {"kind": "number", "decimal": ".", "thousands": ","}' in config
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(hostile, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, config.replace('"thousands": ","', '"thousands": "__import__"').encode()
+                        if name == "config.json" else data)
+    with pytest.raises(ModelFileError, match="not a text format learnloop reads"):
+        learnloop.load_model(hostile)
+
+
+def test_parse_needs_a_float_feature():
+    with pytest.raises(LearnloopError, match="parse= reads text into numbers, so it needs dtype='float32'"):
+        FeatureSpace.feature("string", learnloop.layers.StringLookup(), "one_hot",
+                             parse={"kind": "date", "format": "iso"})

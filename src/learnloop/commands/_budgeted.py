@@ -80,7 +80,7 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
                        "reading")
     try:
         sample = sample_table(path, target, keep, args.seed, encoding=args.encoding, delimiter=args.delimiter,
-                              names=args.names, bar=bar)
+                              names=args.names, bar=bar, task=args.task)
     finally:
         if bar is not None:
             bar.close()
@@ -120,7 +120,8 @@ def run_loop(args, say_stage, clock: budget.Clock, n_jobs) -> Outcome:
                                    classes=None if data.task == "regression" else list(data.classes),
                                    numeric=sd.numeric, dropped=sd.dropped, seed=args.seed, folder=folder,
                                    part_rows=sample.part_rows, read_options=sample.read_options,
-                                   early_stop_rows=budget.EARLY_STOP_ROWS, bar=bar)
+                                   early_stop_rows=budget.EARLY_STOP_ROWS, bar=bar,
+                                   target_parse=data.target_parse)
         finally:
             if bar is not None:
                 bar.close()

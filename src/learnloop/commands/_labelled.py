@@ -50,6 +50,7 @@ class ModelView:
     columns: list[str] | None
     target: str | None
     column_types: dict[str, str] = field(default_factory=dict)
+    target_parse: dict | None = None
 
     @classmethod
     def of(cls, model) -> ModelView:
@@ -65,8 +66,13 @@ class ModelView:
         kinds = {d["name"]: ("skip" if d.get("kind") == "dropped" else
                              "numeric" if d.get("kind") == "numeric" else "categorical")
                  for d in meta.get("column_types") or [] if isinstance(d, dict) and "name" in d}
+        target_parse = meta.get("target_parse")
+        if target_parse is not None:
+            from learnloop.layers._number_text import check_format
+
+            target_parse = check_format(target_parse, "the model's metadata target_parse")
         return cls(model, task, list(classes) if classes else None, space is not None, features,
-                   list(meta["columns"]) if meta.get("columns") else None, meta.get("target"), kinds)
+                   list(meta["columns"]) if meta.get("columns") else None, meta.get("target"), kinds, target_parse)
 
     def describe(self) -> str:
         what = "table model reading the raw columns " + ", ".join(self.feature_columns) if self.table else \
@@ -230,6 +236,13 @@ def true_values(values: np.ndarray, view: ModelView, path, target: str) -> tuple
     if view.task == "regression":
         from learnloop.layers._features import read_float
 
+        if view.target_parse is not None and np.asarray(values).dtype.kind in "OUS":
+            from learnloop.layers._number_text import parse_column
+
+            try:
+                return parse_column(np.asarray(values), view.target_parse, target), []
+            except LearnloopError as err:
+                raise LearnloopError(f"{path}: the model's target was read from text; {err}") from None
         try:
             return read_float(np.asarray(values), target)[0], []
         except LearnloopError:

@@ -191,7 +191,9 @@ class RowReader:
         meta = getattr(model, "metadata", None) or {}
         if self.space is not None:
             self.columns = list(self.space.column_names)
-            self.numeric = [c for c in self.columns if self.space.features[c].dtype != "string"]
+            # numbers read value by value; a number feature that parses text ("$1,234") reads the text itself
+            self.numeric = [c for c in self.columns if self.space.features[c].dtype != "string" and
+                            getattr(self.space.features[c], "parse", None) is None]
         else:
             if not model.built:
                 raise LearnloopError(f"The model has no input shape yet; it cannot predict for {stream.path}.")
@@ -237,7 +239,7 @@ class RowReader:
                 columns[self.columns[0]].reshape(-1, 1)
             x = x.reshape((len(x),) + tuple(int(d) for d in tuple(self.model.input_shape)[1:]))
         x = x.astype(self.dtype, copy=False)
-        flat = x.reshape(len(x), -1)
+        flat = x.reshape(len(x), math.prod(x.shape[1:]))
         finite = np.isfinite(flat).all(axis=1)
         if not finite.all():
             rows = np.flatnonzero(~bad)

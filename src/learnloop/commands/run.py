@@ -140,6 +140,8 @@ def describe_model(model, data, x_train, classes, seconds_note: str = "") -> Non
             "feature_columns": data.feature_space.column_names,
             "column_types": [d.as_dict() for d in data.decisions],
         })
+        if data.target_parse is not None:
+            model.metadata["target_parse"] = dict(data.target_parse)
 
 
 def attach_pipeline(network, feature_space):

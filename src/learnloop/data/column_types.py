@@ -73,6 +73,8 @@ class ColumnDecision:
         distinct: number of distinct non-missing values.
         missing: number of missing values (the caller drops or imputes them).
         num_bins: hash bins for a "hashed" column, else None.
+        parse: for a "numeric" column of text (``"$1,234.50"``, ``"12%"``, dates), the text format its values are
+            read in (:mod:`learnloop.layers._number_text`), else None.
     """
 
     name: str
@@ -81,6 +83,7 @@ class ColumnDecision:
     distinct: int
     missing: int
     num_bins: int | None = None
+    parse: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -181,11 +184,21 @@ def _decide(name: str, values: Array, override: str | None) -> ColumnDecision:
     if values.ndim != 1:
         raise LearnloopError(f"decide_columns: column {name!r} has shape {values.shape}; expected one value per row.")
     text = values.dtype == object or values.dtype.kind in "US"
+    parse = None
+    if text and override in (None, "numeric"):
+        from learnloop.layers._number_text import describe, detect, parse_column
+
+        parse = detect(values)
+        if parse is not None:
+            example = next(v for v in values.tolist() if v is not None)
+            values, text = parse_column(values, parse, name), False
     stats = _text_stats(values) if text else _number_stats(values)
     distinct, n_missing, n = stats["distinct"], stats["missing"], len(values)
 
     def decision(kind: str, reason: str, num_bins: int | None = None) -> ColumnDecision:
-        return ColumnDecision(name, kind, reason, distinct, n_missing, num_bins)
+        if parse is not None and kind == "numeric":
+            reason = f"{reason}; read from text such as {example!r:.30}: {describe(parse)}"
+        return ColumnDecision(name, kind, reason, distinct, n_missing, num_bins, parse if kind == "numeric" else None)
 
     if override == "drop":
         return decision("dropped", "dropped (asked for)")
@@ -203,7 +216,17 @@ def _decide(name: str, values: Array, override: str | None) -> ColumnDecision:
         return decision("dropped", f"dropped: constant (every value is {stats['example']!r}{extra})")
     if text:
         return _decide_text(name, values, stats, n, decision)
+    if parse is not None and parse["kind"] == "date":
+        # a date unique per row and increasing is a time line (a trend), not a row number: kept
+        return decision("numeric", f"numeric ({_values(distinct)}, {_span(stats)})")
     return _decide_number(name, stats, n, decision)
+
+
+def _span(stats: dict) -> str:
+    from datetime import date, timedelta
+
+    low, high = (date(1970, 1, 1) + timedelta(days=int(np.floor(stats[k]))) for k in ("low", "high"))
+    return f"{low.isoformat()}..{high.isoformat()}"
 
 
 def _decide_number(name: str, stats: dict, n: int, decision) -> ColumnDecision:

@@ -46,6 +46,7 @@ class Dataset:
     feature_space: Any = None
     decisions: list = field(default_factory=list)
     source_columns: list[str] = field(default_factory=list)
+    target_parse: dict | None = None
 
     @property
     def n_classes(self) -> int:
@@ -254,12 +255,29 @@ def table_dataset(table, target: str | None = None, task: str = "auto", missing:
         notes.append(f"missing text values are a category of their own ('[MISSING]') in: {', '.join(text_gaps)}")
     space = feature_space_for(features, impute=missing == "impute")
     groups = {g: np.array([_label_text(v) for v in columns[g]], dtype=str) for g in group_columns}
-    data = _finish(Path(path).stem, None, columns[target], task, [], target, groups=groups, notes=notes)
+    y, target_parse = _target_values(columns[target], target, task, notes)
+    data = _finish(Path(path).stem, None, y, task, [], target, groups=groups, notes=notes)
+    data.target_parse = target_parse
     data.columns = columns
     data.feature_space = space
     data.decisions = decisions
     data.source_columns = header
     return data
+
+
+def _target_values(values: np.ndarray, target: str, task: str, notes: list[str]) -> tuple[np.ndarray, dict | None]:
+    """The target as the loop reads it: amounts written as text ("$250,000") become numbers unless the task is
+    classification (then the text is the label); (values, the text format or None)."""
+    if task == "classification" or values.dtype.kind not in "OUS":
+        return values, None
+    from learnloop.layers._number_text import describe, detect, parse_column
+
+    spec = detect(values)
+    if spec is None or spec["kind"] != "number":
+        return values, None
+    example = next(v for v in values.tolist() if v is not None)
+    notes.append(f"target '{target}' read from text such as {example!r:.30}: {describe(spec)}")
+    return parse_column(values, spec, target), spec
 
 
 def feature_space_for(decisions, impute: bool = False):
@@ -269,7 +287,8 @@ def feature_space_for(decisions, impute: bool = False):
     features = {}
     for d in decisions:
         if d.kind == "numeric":
-            features[d.name] = FeatureSpace.float_normalized(name=d.name, impute=impute)
+            features[d.name] = FeatureSpace.float_normalized(name=d.name, impute=impute,
+                                                             parse=getattr(d, "parse", None))
         elif d.kind == "categorical":
             features[d.name] = FeatureSpace.string_categorical(name=d.name, impute=True)
         elif d.kind == "hashed":

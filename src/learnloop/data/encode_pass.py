@@ -141,7 +141,8 @@ class LabelIndex:
 
 
 def encode_parts(path, space, *, target: str, classes: list | None, numeric: list[str], dropped: tuple, seed: int,
-                 folder: Path, part_rows, read_options: dict, early_stop_rows: int, bar=None) -> EncodedParts:
+                 folder: Path, part_rows, read_options: dict, early_stop_rows: int, bar=None,
+                 target_parse: dict | None = None) -> EncodedParts:
     """Encode every row of the table at ``path`` with the adapted FeatureSpace ``space`` into ``folder``.
 
     Args:
@@ -158,6 +159,7 @@ def encode_parts(path, space, *, target: str, classes: list | None, numeric: lis
         read_options: encoding, delimiter and names, as the sampling pass read the file.
         early_stop_rows: cv rows held in memory for early stopping at most.
         bar: an optional progress bar (``update(rows)``).
+        target_parse: the text format of a regression target written as text (``"$250,000"``), else None.
     """
     start_time = time.perf_counter()
     folder = Path(folder)
@@ -166,7 +168,8 @@ def encode_parts(path, space, *, target: str, classes: list | None, numeric: lis
     wanted = list(dict.fromkeys([*features, target]))
     source = file_names(stream, wanted)
     to_ours = dict(zip(source, wanted))
-    numbers = set(file_names(stream, [c for c in numeric if c in features]))
+    # read value by value as numbers, except those the pipeline reads from text itself ("$1,234", dates)
+    numbers = set(file_names(stream, [c for c in numeric if c in features and space.features[c].parse is None]))
     labels = LabelIndex(classes) if classes is not None else None
     width = None
     writers_x: dict[str, NpyAppender] = {}
@@ -200,7 +203,7 @@ def encode_parts(path, space, *, target: str, classes: list | None, numeric: lis
             if len(idx) < n:
                 cols = {k: v[idx] for k, v in cols.items()}
             x = _encode(space, {k: cols[k] for k in features}, path, start, idx)
-            y = _targets(cols[target], labels, path, target, start, idx)
+            y = _targets(cols[target], labels, path, target, start, idx, target_parse)
             parts = row_parts(start, n, seed)[idx]
             if width is None:
                 width = x.shape[1:]
@@ -274,7 +277,16 @@ def _encode(space, columns: dict, path, start: int, idx: np.ndarray) -> np.ndarr
 
 
 def _targets(values: np.ndarray, labels: LabelIndex | None, path, target: str, start: int,
-             idx: np.ndarray) -> np.ndarray:
+             idx: np.ndarray, target_parse: dict | None = None) -> np.ndarray:
+    if labels is None and target_parse is not None:
+        from learnloop.layers._number_text import parse_column
+
+        try:
+            return parse_column(np.asarray(values), target_parse, target)
+        except LearnloopError as err:
+            row = getattr(err, "row", None)
+            where = f"row {start + int(idx[row]) + 1}: " if row is not None else ""
+            raise LearnloopError(f"{path}: {where}{err}") from None
     if labels is None:
         try:
             return np.asarray(values, dtype=np.float64)

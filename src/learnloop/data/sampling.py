@@ -9,10 +9,12 @@ them without holding the rows:
   sample, without replacement), so a larger sample holds every smaller one.
 
 :func:`sample_table` keeps the ``keep`` rows with the smallest v while it reads (at most 2 x keep at a time), counts
-the rows of each part and the missing values of each column, and keeps, for each value of the target, the three
+the rows of each part and the missing values of each column, and keeps, for each value of a class target, the three
 training rows with the smallest v: a class too rare to appear in a sample still reaches the model (its rows go first
-in the sample order). :func:`sample_dataset` reads those rows as :func:`~learnloop.data.tables.read_table` reads a
-whole file and makes them a :class:`~learnloop.data.datasets.Dataset`.
+in the sample order). A quantity (more than 20 whole numbers, or any fraction, amounts written as text included)
+reserves nothing, so its sample stays uniform. :func:`sample_dataset` reads those rows as
+:func:`~learnloop.data.tables.read_table` reads a whole file and makes them a
+:class:`~learnloop.data.datasets.Dataset`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from learnloop.errors import LearnloopError
 SPLIT_SIZES = (0.6, 0.2, 0.2)
 RESERVE_PER_CLASS = 3           # training rows of each target value kept whatever the sample size
 MAX_TRACKED_VALUES = 1000       # target values tracked for that; beyond, the target is taken for a quantity
+MAX_NUMBER_CLASSES = 20         # a numeric target with more whole values is a quantity (as the loop infers the task)
 BLOCK_ROWS = 65536
 _GOLDEN = np.array([0x9E3779B97F4A7C15], dtype=np.uint64)
 _M1 = np.array([0xBF58476D1CE4E5B9], dtype=np.uint64)
@@ -129,7 +132,7 @@ def estimated_rows(stream) -> int | None:
 
 
 def sample_table(path, target: str, keep: int, seed: int = 0, *, encoding=None, delimiter=None, names=None,
-                 bar=None) -> TableSample:
+                 bar=None, task: str = "auto") -> TableSample:
     """Read the table once: its parts, its missing values and the ``keep`` rows that come first in the sample order.
 
     Args:
@@ -139,6 +142,7 @@ def sample_table(path, target: str, keep: int, seed: int = 0, *, encoding=None, 
         seed: the split's and the sample's seed.
         encoding, delimiter, names: as for ``read_table``.
         bar: an optional progress bar (``update(rows)``).
+        task: "classification", "regression" or "auto": a quantity's values are not tracked.
     """
     import pyarrow as pa
 
@@ -153,7 +157,7 @@ def sample_table(path, target: str, keep: int, seed: int = 0, *, encoding=None, 
     part_rows = np.zeros(3, dtype=np.int64)
     missing_target = np.zeros(3, dtype=np.int64)
     missing = dict.fromkeys(columns, 0)
-    reserve = _Reserve()
+    reserve = _Reserve(task)
     n_rows = 0
     for block in stream.blocks([], BLOCK_ROWS, raw=file_names(stream, columns)):
         table = pa.table([block.raw[c] for c in file_names(stream, columns)], names=columns)
@@ -214,11 +218,32 @@ def _bottom(pieces: list, keep: int):
 
 
 class _Reserve:
-    """For each value of the target, the RESERVE_PER_CLASS training rows with the smallest priorities."""
+    """For each value of the target, the RESERVE_PER_CLASS training rows with the smallest priorities; none for a
+    target the loop reads as a quantity (``task="regression"``; or, unless ``task="classification"``, numbers with
+    more than MAX_NUMBER_CLASSES values, as the loop's task inference has it, or amounts written as text)."""
 
-    def __init__(self):
-        self.tracking = True
+    def __init__(self, task: str = "auto"):
+        self.task = task
+        self.tracking = task != "regression"
         self.by_value: dict = {}        # value -> list of (priority, row, 1-row table)
+
+    def _quantity(self, values: np.ndarray) -> bool:
+        """True when this block's target values (as the file's text) make the target a quantity."""
+        if self.task == "classification":
+            return False
+        from learnloop.layers._number_text import detect, parse_column
+
+        spec = detect(values.astype(object))
+        if spec is None or spec["kind"] != "number":
+            return False                                   # text labels (or dates): classes
+        numbers = parse_column(values.astype(object), spec, "target")
+        numbers = numbers[np.isfinite(numbers)]
+        try:                                               # the values tracked so far, as the file wrote them
+            seen = set(parse_column(np.array(list(self.by_value), dtype=object), spec, "target").tolist())
+        except LearnloopError:
+            return False                                   # earlier blocks held text this format does not read
+        return not np.all(np.mod(numbers, 1) == 0) or len(seen | set(np.unique(numbers).tolist())) > \
+            MAX_NUMBER_CLASSES
 
     def add(self, table, target: str, start: int, parts, prio, target_missing) -> None:
         if not self.tracking:
@@ -230,6 +255,9 @@ class _Reserve:
         if not len(idx):
             return
         values = table.column(target).take(idx).to_numpy(zero_copy_only=False)
+        if self._quantity(values):
+            self.tracking, self.by_value = False, {}
+            return
         try:
             uniques, inverse = np.unique(values, return_inverse=True)
         except TypeError:                               # mixed types: compare as text

@@ -132,7 +132,18 @@ def _values(values: Array) -> tuple[Array, list[str]]:
 
 
 def _bins(values: Array, bins: int) -> tuple[Array, list[str]]:
-    """(code per row, slice names): ``[low, high)`` between quantile edges (the last bin closed), ``(missing)``."""
+    """(code per row, slice names): ``[low, high)`` between quantile edges (the last bin closed), ``(missing)``.
+    Numbers written as text (``"$1,234"``, dates) are read as the model's pipeline reads them; other text is
+    sliced by value."""
+    show = _g
+    if values.dtype.kind in "OUS":
+        from learnloop.layers._number_text import detect, parse_column
+
+        spec = detect(values)
+        if spec is None:
+            return _values(values)
+        values = parse_column(values, spec, "error_slices")
+        show = _day if spec["kind"] == "date" else _g
     x = values.astype(np.float64)
     finite = np.isfinite(x)
     codes = np.zeros(len(x), dtype=np.int64)
@@ -140,11 +151,11 @@ def _bins(values: Array, bins: int) -> tuple[Array, list[str]]:
     if finite.any():
         edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, bins + 1)))
         if len(edges) < 2:
-            names = [_g(edges[0])]
+            names = [show(edges[0])]
         else:
             codes[finite] = np.clip(np.searchsorted(edges, x[finite], side="right") - 1, 0, len(edges) - 2)
             last = len(edges) - 2
-            names = [f"[{_g(edges[i])}, {_g(edges[i + 1])}{']' if i == last else ')'}" for i in range(last + 1)]
+            names = [f"[{show(edges[i])}, {show(edges[i + 1])}{']' if i == last else ')'}" for i in range(last + 1)]
     if not finite.all():
         codes[~finite] = len(names)
         names.append("(missing)")
@@ -181,6 +192,14 @@ def _interval(inside: Array, rest: Array, binary: bool, level: float) -> tuple[f
 
 def _g(v: float) -> str:
     return f"{v:.4g}"
+
+
+def _day(v: float) -> str:
+    """A day count since 1970-01-01 as its date (and time, when not midnight)."""
+    from datetime import datetime, timedelta
+
+    moment = datetime(1970, 1, 1) + timedelta(days=float(v))
+    return moment.date().isoformat() if moment.time() == datetime.min.time() else moment.isoformat(" ", "minutes")
 
 
 def format_slices(slices: list[Slice], top: int = 10, measure: str = "error rate") -> list[str]:

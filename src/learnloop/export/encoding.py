@@ -6,6 +6,7 @@ alone, taking the encoded float vector, and ``model.encoding.json`` beside it:
 - ``feature_names_out``: the encoded vector's columns in order (``feature_space.get_feature_names_out()``);
 - ``columns``: the raw columns read, sorted by name, which is also the order of the features' blocks;
 - ``features``: per column its dtype, ``impute``, the imputed ``fill_value`` (the training median of a number),
+  the text format ``parse`` of a number that may arrive as text,
   whether a missing-indicator column follows, the ``output_mode`` and the ``slice`` [start, stop) of its block in
   the encoded vector, the preprocessor's class and config (vocabularies with their special tokens first, bin
   boundaries, scale and offset) and, where the layer has statistics, the values it computes with
@@ -28,7 +29,10 @@ from learnloop.layers._features import MISSING_TOKEN
 FORMAT = "learnloop.feature_space.encoding/1"
 STEPS = [
     "Read each column: numbers as float (integer columns as integers), text as strings; numbers given for a text "
-    "column become their text ('3', not '3.0').",
+    "column become their text ('3', not '3.0'). A number feature with 'parse' also takes text: kind 'number' "
+    "removes currency symbols, spaces and '%', reads parentheses as a minus sign, drops the 'thousands' separator "
+    "and reads 'decimal' as the decimal point; kind 'date' is the days since 1970-01-01 of the text read in "
+    "'format' (a strptime format, or 'iso' for YYYY-MM-DD[ HH:MM[:SS[.f]]]).",
     "Missing values (None, NaN): a feature with impute=false refuses them; a number with impute=true becomes "
     "fill_value, and when indicator is true a 0/1 column (1 = was missing) follows the feature's block; text with "
     f"impute=true becomes the category {MISSING_TOKEN!r}; a missing integer is read as 0.",
@@ -61,6 +65,8 @@ def describe_encoding(space) -> dict:
                  "preprocessor": _jsonable(layer_to_config(layer))}
         if feature.impute and feature.dtype == "float32":
             entry["fill_value"] = float(feature.fill_value[0])
+        if feature.parse is not None:
+            entry["parse"] = dict(feature.parse)
         if feature.output_mode == "one_hot":
             entry["depth"] = int(feature.cardinality)
         if type(layer).__name__ == "Normalization":

@@ -26,11 +26,11 @@ Per feature, in ONNX (domain ``ai.onnx.ml`` where marked):
   ``OneHot`` followed by a reshape, and exact), or a float column with output_mode="float";
 - the blocks are joined by one ``Concat`` in the FeatureSpace's order (sorted names) into the network's input.
 
-Not expressible in ONNX-ML, so refused with the feature named: Hashing (FarmHash / SipHash), HashedCrossing crosses,
-lookups with ``num_oov_indices > 1`` (their OOV values are hashed into buckets), lookups whose own output_mode is
-not "int" (multi_hot, count, tf_idf) and preprocessors this module does not know. For those, export the numeric core
-(``to_onnx(model, numeric_core=True)``): the network alone, with the encoding written beside it as JSON.
-"""
+Not expressible in ONNX-ML, so refused with the feature named: Hashing (FarmHash / SipHash), numbers read from text
+(``parse``), HashedCrossing crosses, lookups with ``num_oov_indices > 1`` (their OOV values are hashed into buckets),
+lookups whose own output_mode is not "int" (multi_hot, count, tf_idf) and preprocessors this module does not know.
+For those, export the numeric core (``to_onnx(model, numeric_core=True)``): the network alone, with the encoding
+written beside it as JSON. """
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def check_expressible(space) -> None:
         lookup = _class_name(layer, ("StringLookup", "IntegerLookup"))
         if _class_name(layer, ("Hashing",)):
             raise _refuse(what, "ONNX-ML has no FarmHash/SipHash to compute its hashed bins")
+        if getattr(feature, "parse", None) is not None:
+            raise _refuse(what, "it reads numbers written as text ('$1,234.50', '12%', dates), which ONNX-ML "
+                                "cannot parse; the graph would need the numbers themselves")
         if lookup is not None:
             if lookup != _LOOKUPS.get(feature.dtype):
                 raise _refuse(what, f"a {feature.dtype} feature is looked up with {_LOOKUPS.get(feature.dtype)}")

@@ -116,9 +116,12 @@ class Feature:
         output_mode: ``"float"`` (the preprocessor's output as is), ``"int"`` (integer indices) or ``"one_hot"``.
         impute: fill missing values instead of refusing them: numbers with the training median plus a 0/1
             missing-indicator column (when training had missing values), text with the category ``"[MISSING]"``.
+        parse: a ``"float32"`` feature only: the text format its values may arrive in (``"$1,234.50"``, ``"12%"``,
+            dates), read to numbers before anything else (see :mod:`learnloop.layers._number_text`); numbers are
+            taken as they are. learnloop's, like ``impute``.
     """
 
-    def __init__(self, dtype: str, preprocessor, output_mode: str, impute: bool = False):
+    def __init__(self, dtype: str, preprocessor, output_mode: str, impute: bool = False, parse: dict | None = None):
         if dtype not in FEATURE_DTYPES:
             raise LearnloopError(f"Feature dtype must be one of {list(FEATURE_DTYPES)}; got {dtype!r}.")
         if output_mode not in OUTPUT_MODES:
@@ -130,13 +133,26 @@ class Feature:
             preprocessor = layer_from_config(preprocessor)
         self.dtype, self.preprocessor, self.output_mode = dtype, preprocessor, output_mode
         self.impute = bool(impute)
+        if parse is not None:
+            from learnloop.layers._number_text import check_format
+
+            if dtype != "float32":
+                raise LearnloopError(f"Feature parse= reads text into numbers, so it needs dtype='float32'; got "
+                                     f"dtype={dtype!r}.")
+            parse = check_format(parse, "Feature parse")
+        self.parse = parse
         self.indicator = False          # set by adapt: numbers get an indicator column if training had gaps
         self.fill_value = np.zeros((1,), dtype=np.float64)   # the training median (numbers, impute=True)
 
     # ---- raw values -> preprocessor input ------------------------------------------------------------------
     def read(self, values: Array, column: str) -> tuple[Array, Array]:
         """The column checked and converted for the preprocessor, and its missing mask (n,)."""
-        values, missing = READERS[self.dtype](values, column)
+        if self.parse is not None:
+            from learnloop.layers._number_text import parse
+
+            values, missing = parse(values, self.parse, column)
+        else:
+            values, missing = READERS[self.dtype](values, column)
         if missing.any():
             if not self.impute:
                 row = int(np.argmax(missing))
@@ -198,8 +214,11 @@ class Feature:
     def get_config(self) -> dict[str, Any]:
         from learnloop.saving import layer_to_config
 
-        return {"dtype": self.dtype, "preprocessor": layer_to_config(self.preprocessor),
-                "output_mode": self.output_mode, "impute": self.impute, "indicator": self.indicator}
+        config = {"dtype": self.dtype, "preprocessor": layer_to_config(self.preprocessor),
+                  "output_mode": self.output_mode, "impute": self.impute, "indicator": self.indicator}
+        if self.parse is not None:
+            config["parse"] = dict(self.parse)
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> Feature:

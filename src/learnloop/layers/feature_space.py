@@ -10,7 +10,9 @@ medians) with the weights.
 Differs from Keras: ``adapt`` takes the columns themselves (there is no ``tf.data``); columns not named in
 ``features`` are ignored, so a whole table row can be passed; every feature takes ``impute=True`` to fill missing
 values (numbers: the training median plus a missing-indicator column; text: a ``"[MISSING]"`` category) instead of
-refusing them; there is no functional API, so ``get_inputs``/``get_encoded_features`` are not provided.
+refusing them; a float feature takes ``parse={...}`` to read numbers written as text (``"$1,234.50"``, ``"12%"``,
+dates; :mod:`learnloop.layers._number_text`); there is no functional API, so ``get_inputs``/``get_encoded_features``
+are not provided.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ class FeatureSpace(Layer):
         return Cross(feature_names, crossing_dim, output_mode=output_mode)
 
     @classmethod
-    def feature(cls, dtype, preprocessor, output_mode, impute: bool = False) -> Feature:
-        return Feature(dtype, preprocessor, output_mode, impute=impute)
+    def feature(cls, dtype, preprocessor, output_mode, impute: bool = False, parse: dict | None = None) -> Feature:
+        return Feature(dtype, preprocessor, output_mode, impute=impute, parse=parse)
 
     @classmethod
     def float(cls, name=None, impute: bool = False) -> Feature:
@@ -63,10 +65,11 @@ class FeatureSpace(Layer):
         return Feature("float32", Rescaling(scale, offset, name=_sub(name, "float_rescaled")), "float", impute)
 
     @classmethod
-    def float_normalized(cls, name=None, impute: bool = False) -> Feature:
+    def float_normalized(cls, name=None, impute: bool = False, parse: dict | None = None) -> Feature:
         from learnloop.layers.normalization import Normalization
 
-        return Feature("float32", Normalization(axis=-1, name=_sub(name, "float_normalized")), "float", impute)
+        return Feature("float32", Normalization(axis=-1, name=_sub(name, "float_normalized")), "float", impute,
+                       parse=parse)
 
     @classmethod
     def float_discretized(cls, num_bins, bin_boundaries=None, output_mode="one_hot", name=None,
@@ -298,9 +301,14 @@ class FeatureSpace(Layer):
 
     # ---- what a server or a report needs to know -----------------------------------------------------------
     def input_schema(self) -> dict[str, dict]:
-        """Column name -> ``{"type": "number" | "integer" | "string", "nullable": bool}`` (JSON Schema words)."""
+        """Column name -> ``{"type": "number" | "integer" | "string", "nullable": bool}`` (JSON Schema words), plus
+        ``"parse"`` (the text format) for a number that may also arrive as text."""
         kinds = {"float32": "number", "int32": "integer", "string": "string"}
-        return {n: {"type": kinds[self.features[n].dtype], "nullable": self.features[n].impute} for n in self._names}
+        schema = {n: {"type": kinds[self.features[n].dtype], "nullable": self.features[n].impute} for n in self._names}
+        for name in self._names:
+            if self.features[name].parse is not None:
+                schema[name]["parse"] = dict(self.features[name].parse)      # text such as "$1,234.50" is read too
+        return schema
 
     @property
     def column_names(self) -> list[str]:
@@ -380,6 +388,10 @@ def _array(values) -> Array:
 
 def _read_for_adapt(feature: Feature, raw, name: str) -> tuple[Array, Array]:
     """Read a column for adapt with imputation: text gets the missing category, numbers keep NaN for the median."""
+    if feature.parse is not None:
+        from learnloop.layers._number_text import parse
+
+        return parse(_array(raw), feature.parse, name)
     values, missing = READERS[feature.dtype](raw, name)
     if feature.dtype == "string" and missing.any():
         values = values.copy()

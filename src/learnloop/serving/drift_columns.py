@@ -49,11 +49,21 @@ def column_types(feature_space) -> dict[str, str]:
     return {name: _SCHEMA_WORDS[spec["type"]] for name, spec in feature_space.input_schema().items()}
 
 
+def _numbers(raw, name: str):
+    """(float64 values, missing mask) of a numeric column; numbers written as text (``"$1,234"``, dates) are read
+    as a FeatureSpace with ``parse`` reads them."""
+    from learnloop.layers._features import read_float
+    from learnloop.layers._number_text import detect, parse
+
+    spec = detect(raw) if raw.dtype.kind in "OUS" else None
+    return parse(raw, spec, name) if spec is not None else read_float(raw, name)
+
+
 def column_statistics(x, *, types: Mapping[str, str] | None, bins: int, sample_size: int, seed: int,
                       max_categories: int = MAX_CATEGORIES) -> tuple[int, dict]:
     """(rows, per-column statistics) of tabular ``x``; see the module docstring."""
     from learnloop._columns import as_columns
-    from learnloop.layers._features import read_float, read_text
+    from learnloop.layers._features import read_text
     from learnloop.serving.monitor import _bin_edges, bin_counts
 
     columns = as_columns(x, "reference_statistics(x)")
@@ -71,7 +81,7 @@ def column_statistics(x, *, types: Mapping[str, str] | None, bins: int, sample_s
             raise LearnloopError(f"reference_statistics: column type {types[name]!r} of {name!r}; expected "
                                  f"'numeric' or 'categorical'.")
         if kind == NUMERIC:
-            values, missing = read_float(raw, name)
+            values, missing = _numbers(raw, name)
             present = values[~missing]
             edges = _bin_edges(present, bins) if present.size else np.array([-0.5, 0.5])
             keep = rng.choice(present.size, size=sample_size, replace=False) if present.size > sample_size \

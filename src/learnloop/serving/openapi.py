@@ -126,14 +126,20 @@ def _zero_row(m) -> dict:
 
 def _field_schema(field, reference: dict | None, public: bool = False) -> dict:
     kind = field.type
+    kinds = [kind] + (["string"] if field.parse is not None else []) + \
+        (["null"] if field.nullable else [])
     if public:
-        return {"type": [kind, "null"] if field.nullable else kind,
+        return {"type": kinds if len(kinds) > 1 else kind,
                 "description": ("null or absent: imputed" if field.nullable else "required, not null") + ".",
                 "examples": [{"number": 0.0, "integer": 0, "string": ""}.get(kind)]}
-    out: dict = {"type": [kind, "null"] if field.nullable else kind}
+    out: dict = {"type": kinds if len(kinds) > 1 else kind}
     words = []
     if kind == "string":
         words.append("text (a number is read as its text, 3 -> \"3\")")
+    elif field.parse is not None:
+        from learnloop.layers._number_text import describe
+
+        words.append(f"a number, or text read as {describe(field.parse)}")
     else:
         words.append("a whole number" if kind == "integer" else "a number")
     ref = reference or {}

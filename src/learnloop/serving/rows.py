@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from learnloop.errors import LearnloopError
 from learnloop.layers._features import canonical_text
 from learnloop.serving.errors import APIError, quoted
 from learnloop.serving.parsing import load_json_object
@@ -42,9 +43,13 @@ class Field:
     type: str               # "number", "integer" or "string"
     nullable: bool
     example: Any = None
+    parse: dict | None = None   # a number that may also arrive as text ("$1,234.50", a date): its text format
 
     def describe(self) -> dict:
-        return {"type": self.type, "nullable": self.nullable, "required": not self.nullable, "example": self.example}
+        out = {"type": self.type, "nullable": self.nullable, "required": not self.nullable, "example": self.example}
+        if self.parse is not None:
+            out["parse"] = dict(self.parse)
+        return out
 
 
 class ParsedRows:
@@ -95,8 +100,8 @@ class RowSchema:
         schema = feature_space.input_schema()
         self.feature_space = feature_space
         self.after = list(after)
-        self.fields = {name: Field(name, spec["type"], bool(spec["nullable"]), examples.get(name, _default(spec)))
-                       for name, spec in schema.items()}
+        self.fields = {name: Field(name, spec["type"], bool(spec["nullable"]), examples.get(name, _default(spec)),
+                                   spec.get("parse")) for name, spec in schema.items()}
         self.names = list(self.fields)
         known = [str(c) for c in metadata.get("columns") or []]
         known += [str(metadata["target"])] if isinstance(metadata.get("target"), str) else []
@@ -227,6 +232,8 @@ class RowSchema:
             where = _where(fmt, row, spec.name)
             self._fail(where, f"{where}: expected an integer (the feature reads whole numbers); got "
                               f"{_describe(value)}.")
+        if kind is str and spec.parse is not None:
+            return self._text_number(spec, value, _where(fmt, row, spec.name))
         if value is None:
             if spec.nullable:
                 return None
@@ -236,6 +243,20 @@ class RowSchema:
         where = _where(fmt, row, spec.name)
         self._fail(where, f"{where}: expected {_a(spec.type)}{' or null' if spec.nullable else ''}; got "
                           f"{_describe(value)}.")
+
+    def _text_number(self, spec: Field, value: str, where: str):
+        """A number written as text, read in the field's format (``"$1,234.50"`` -> 1234.5), or a 422."""
+        from learnloop.layers._number_text import describe, parse_column
+
+        try:
+            number = float(parse_column(np.array([value], dtype=object), spec.parse, spec.name)[0])
+        except LearnloopError:
+            self._fail(where, f"{where}: {_describe(value)} does not read as {describe(spec.parse)}; send a "
+                              f"number{' or null' if spec.nullable else ''}.")
+        if abs(number) > self.limit:
+            self._fail(where, f"{where} = {value!r:.40} is outside the range of {self.dtype_name}, in which the "
+                              f"model computes.")
+        return number
 
     def _absent(self, name: str, where: str):
         """A field left out: null where the feature imputes, else a 422."""
@@ -291,7 +312,16 @@ def example_values(feature_space, reference: dict | None) -> dict:
         else:
             value = _from_pipeline(feature_space.features[name])
         out[name] = _as_type(value, spec["type"])
+        if (spec.get("parse") or {}).get("kind") == "date" and isinstance(out[name], (int, float)):
+            out[name] = _day_text(out[name], spec["parse"]["format"])    # a date, written as training wrote it
     return out
+
+
+def _day_text(days: float, fmt: str) -> str:
+    from datetime import date, timedelta
+
+    day = date(1970, 1, 1) + timedelta(days=int(np.floor(days)))
+    return day.isoformat() if fmt == "iso" else day.strftime(fmt)
 
 
 def _from_pipeline(feature):
