@@ -28,7 +28,7 @@ extensions = [
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "_generated", "keras", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_ext", "keras", "Thumbs.db", ".DS_Store"]
 templates_path: list[str] = []
 
 # ---- strictness: build.py passes -W --keep-going -n; these make the checks cover what they should --------------

@@ -25,7 +25,10 @@ def setup(app):
     from learnloop_docs import differs, execute, references
 
     references.keep_prose_attribute_lines()
+    app.connect("builder-inited", execute.use_build_folder)
+    app.connect("builder-inited", execute.run_pages_ahead)     # the pages' code runs while the rest is generated
     app.connect("builder-inited", _generate)
+    app.connect("build-finished", execute.stop_pages_ahead)
     app.connect("missing-reference", references.missing_reference)
     app.connect("autodoc-process-bases", references.drop_private_bases)
     app.connect("autodoc-skip-member", references.skip_foreign_members)

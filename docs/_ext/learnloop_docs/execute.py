@@ -28,6 +28,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sphinx.util import logging
@@ -38,7 +41,7 @@ from learnloop_docs.blocks import RUNNABLE, Fence, fences, runnable
 LOG = logging.getLogger(__name__)
 ROOT = DOCS.parent
 EXAMPLES = ROOT / "examples"
-GENERATED = DOCS / "_generated"
+GENERATED = DOCS / "_build" / "generated"     # set per build by use_build_folder(): concurrent builds stay apart
 MAX_LINES = 60
 PAGE_TIMEOUT = 900
 
@@ -55,12 +58,20 @@ def _output_block(text: str) -> str:
     return f"\n{fence}{{code-block}} text\n:class: output\n\n{body}\n{fence}\n"
 
 
+def use_build_folder(app) -> None:
+    """Figures go beside this build's doctrees, not into the sources: two builds at once do not share them."""
+    global GENERATED
+    GENERATED = Path(app.doctreedir) / "learnloop-generated"
+    shutil.rmtree(GENERATED, ignore_errors=True)
+
+
 def _figures_markdown(paths: list[str], docname: str) -> str:
     out = []
+    page_folder = (DOCS / docname).parent
     for path in paths:
         target = Path(path)
-        relative = target.relative_to(DOCS).as_posix()
-        out.append(f"\n![{target.stem}](/{relative})\n")
+        relative = Path(os.path.relpath(target, page_folder)).as_posix()
+        out.append(f"\n![{target.stem}]({relative})\n")
     return "".join(out)
 
 
@@ -130,7 +141,17 @@ def example_markdown(name: str, docname: str, line: int) -> str:
 
 
 # ---- running a page ------------------------------------------------------------------------------------------------
-def run_page(docname: str, blocks: list[Fence]) -> list[dict]:
+@dataclass
+class PageRun:
+    results: list[dict]
+    problem: str | None         # why the page's code did not run to its end, other than a failing block
+    seconds: float
+
+
+def run_page(docname: str, blocks: list[Fence]) -> PageRun:
+    """Run the page's blocks in a fresh folder, in one process (driver.py); touches no Sphinx state, so it may run
+    in a thread while Sphinx reads other pages."""
+    started = time.monotonic()
     figures = GENERATED / "figures" / docname
     shutil.rmtree(figures, ignore_errors=True)
     spec = {"page": f"{docname}.md", "figures": str(figures),
@@ -138,7 +159,10 @@ def run_page(docname: str, blocks: list[Fence]) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="learnloop-docs-page-") as folder:
         blocks_file, result_file = Path(folder) / ".blocks.json", Path(folder) / ".result.json"
         blocks_file.write_text(json.dumps(spec), encoding="utf-8")
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+        # Pages run side by side: one BLAS thread each (small matrices gain nothing from more, and lose much to
+        # threads competing for the same cores).
+        env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ,
+               "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
         work = Path(folder) / "work"
         work.mkdir()
@@ -147,13 +171,52 @@ def run_page(docname: str, blocks: list[Fence]) -> list[dict]:
                                    str(result_file)], cwd=work, env=env, capture_output=True, text=True,
                                   timeout=PAGE_TIMEOUT)
         except subprocess.TimeoutExpired:
-            LOG.warning(f"the code of {docname}.md did not finish within {PAGE_TIMEOUT} s", location=docname)
-            return []
+            return PageRun([], f"the code of {docname}.md did not finish within {PAGE_TIMEOUT} s",
+                           time.monotonic() - started)
         results = json.loads(result_file.read_text(encoding="utf-8")) if result_file.is_file() else []
+        problem = None
         if proc.returncode != 0:
-            LOG.warning(f"the code of {docname}.md could not run:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}",
-                        location=docname)
-    return results
+            problem = f"the code of {docname}.md could not run:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    return PageRun(results, problem, time.monotonic() - started)
+
+
+# Pages run ahead, in threads (each page is its own process), while Sphinx reads and autodocs the others: the build
+# takes about the time of its longest part instead of the sum. source_read takes a page's run from here when the
+# blocks are the ones that ran, else runs them itself.
+_AHEAD: dict[str, tuple[list[tuple[str, str]], Future]] = {}
+_POOL: list = []            # [ThreadPoolExecutor, pid]
+
+
+def _key(blocks: list[Fence]) -> list[tuple[str, str]]:
+    return [(b.lang, b.code) for b in blocks]
+
+
+def run_pages_ahead(app) -> None:
+    workers = max(1, min(4, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="learnloop-docs-page")
+    _POOL[:] = [pool, os.getpid()]
+    _AHEAD.clear()
+    for path in sorted(DOCS.rglob("*.md")):
+        docname = path.relative_to(DOCS).with_suffix("").as_posix()
+        if docname.split("/")[0] in ("_build", "_ext", "keras"):
+            continue
+        blocks = [f for f in fences(path.read_text(encoding="utf-8")) if runnable(f)]
+        if blocks:
+            _AHEAD[docname] = (_key(blocks), pool.submit(run_page, docname, blocks))
+
+
+def stop_pages_ahead(app, exception) -> None:
+    if _POOL:
+        _POOL[0].shutdown(wait=True, cancel_futures=True)
+        _POOL.clear()
+    _AHEAD.clear()
+
+
+def _page_run(docname: str, blocks: list[Fence]) -> PageRun:
+    ahead = _AHEAD.pop(docname, None)
+    if ahead is not None and _POOL and _POOL[1] == os.getpid() and ahead[0] == _key(blocks):
+        return ahead[1].result()
+    return run_page(docname, blocks)
 
 
 def source_read(app, docname: str, source: list[str]) -> None:
@@ -163,7 +226,12 @@ def source_read(app, docname: str, source: list[str]) -> None:
     blocks = [f for f in found if runnable(f)]
     if not examples and not blocks:
         return
-    results = run_page(docname, blocks) if blocks else []
+    run = _page_run(docname, blocks) if blocks else PageRun([], None, 0.0)
+    if blocks:
+        LOG.info(f"ran the {len(blocks)} code blocks of {docname}.md in {run.seconds:.1f} s")
+    if run.problem:
+        LOG.warning(run.problem, location=docname)
+    results = run.results
     inserts: list[tuple[int, int, str]] = []          # (start, end, replacement)
     for fence in examples:
         name = fence.info.strip().split(maxsplit=1)[1].strip() if len(fence.info.split()) > 1 else ""
@@ -177,7 +245,7 @@ def source_read(app, docname: str, source: list[str]) -> None:
         if result["error"]:
             LOG.warning(f"the code block at line {fence.line} of {docname}.md failed:\n{result['error']}\n"
                         f"{result['output'][-2000:]}", location=(docname, fence.line))
-    if len(results) < len(blocks) and not any(r["error"] for r in results):
+    if len(results) < len(blocks) and not run.problem and not any(r["error"] for r in results):
         LOG.warning(f"{docname}.md: only {len(results)} of its {len(blocks)} code blocks ran", location=docname)
     for start, end, replacement in sorted(inserts, reverse=True):
         text = text[:start] + replacement + text[end:]
