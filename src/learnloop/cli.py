@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from learnloop import __version__
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except LearnloopError as exc:
         print(f"learnloop {args.command}: error: {exc.cli or exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:                      # `learnloop errors ... | head`: the reader left, as for any tool
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())    # no second error when Python flushes stdout at exit
+        return 141
 
 
 if __name__ == "__main__":

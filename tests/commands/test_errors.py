@@ -37,7 +37,7 @@ def test_errors_command_prints_the_analysis_and_writes_the_files(digits_model, c
     assert main(["errors", str(folder / "digits.zip"), "--data", str(folder / "cv.npz"), "--out", str(out),
                  "--sample-size", "30"]) == 0
     text = capsys.readouterr().out
-    assert f"{len(wrong)} of 400 cv examples misclassified" in text and "error by true class" in text
+    assert f"{len(wrong)} of 400 rows of cv.npz misclassified" in text and "error by true class" in text
     for name in ("errors_to_tag.csv", "error_analysis.json", "confusion_matrix.png", "misclassified.png"):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "error_analysis.json").read_text())
@@ -55,6 +55,22 @@ def test_errors_command_prints_the_analysis_and_writes_the_files(digits_model, c
                  "--sample-size", "30", "--tags", str(tags)]) == 0
     text = capsys.readouterr().out
     assert "faint stroke      7" in text and "slanted           4" in text
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(digits_model):
+    import subprocess
+    import sys
+
+    folder, _ = digits_model
+    code = ("import sys; from learnloop.cli import main; sys.exit(main(['errors', sys.argv[1], '--data', "
+            "sys.argv[2], '--out', sys.argv[3]]))")
+    with subprocess.Popen([sys.executable, "-c", code, str(folder / "digits.zip"), str(folder / "cv.npz"),
+                           str(folder / "piped")], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.readline()                                   # `| head -1`
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
 
 
 def test_errors_command_reports_bad_input(digits_model, capsys):
@@ -75,7 +91,7 @@ def test_an_npz_without_names_feeds_a_model_trained_on_named_pixels(digits_model
     out = folder / "flat"
     assert main(["errors", str(folder / "named.zip"), "--data", str(folder / "flat.npz"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert f"{len(wrong)} of 400 cv examples misclassified" in text
+    assert f"{len(wrong)} of 400 rows of flat.npz misclassified" in text
     assert not (out / "misclassified.png").exists()                  # flat rows without images are not pictures
     # A table for the same array model: the columns named in its metadata, the last column the labels.
     cv = np.load(folder / "cv.npz")
@@ -85,7 +101,7 @@ def test_an_npz_without_names_feeds_a_model_trained_on_named_pixels(digits_model
 
     write_table(table, folder / "cv.csv")
     assert main(["errors", str(folder / "named.zip"), "--data", str(folder / "cv.csv"), "--out", str(out)]) == 0
-    assert f"{len(wrong)} of 400 cv examples misclassified" in capsys.readouterr().out
+    assert f"{len(wrong)} of 400 rows of cv.csv misclassified" in capsys.readouterr().out
 
 
 # ---- table models: raw rows in, original labels and raw values out ---------------------------------------------
@@ -124,7 +140,7 @@ def test_errors_on_a_table_model_show_raw_rows_and_error_rates_by_column_value(t
     model = learnloop.load_model(table_models / "clf" / "model.zip")
     pred = np.where(model.predict(t)[:, 0] >= 0, "yes", "no")
     wrong = np.flatnonzero(pred != t["label"])
-    assert f"{len(wrong)} of 400 cv examples misclassified" in text
+    assert f"{len(wrong)} of 400 rows of cv.csv misclassified" in text
     assert "error rate by column value (largest gaps first):" in text and "color = purple" in text
     assert "sampled misclassified rows (id = data row from 0):" in text
     doc = json.loads((out / "error_analysis.json").read_text())

@@ -49,8 +49,10 @@ def test_csv_in_csv_out_with_original_labels_and_the_id(classifier, tmp_path, ca
     data = write_table(cols, tmp_path / "rows.csv")
     out = tmp_path / "pred.csv"
     assert predict(path, "--data", data, "-o", out, "--id", "id", "--batch-size", 64) == 0
+    captured = capsys.readouterr()
     assert f"wrote {out}: 300 rows (prediction, probability_young, probability_middle, probability_old)" in \
-        capsys.readouterr().out
+        captured.out
+    assert captured.err == ""                              # no progress bar when stderr is not a terminal
     got = read_table(out).columns
     assert list(got) == ["id", "prediction", "probability_young", "probability_middle", "probability_old"]
     assert list(got["id"]) == list(cols["id"])

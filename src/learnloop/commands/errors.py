@@ -56,7 +56,7 @@ def analyse(view, data, *, tags=None, sample_size: int = 100, seed: int = 0, thr
     outputs = model_outputs(view, data)
     rows = None if data.columns is None else {k: v for k, v in data.columns.items() if k != data.target}
     common = dict(x=data.x, images=data.images, rows=rows, column_kinds=view.column_types, ids=data.rows.tolist(),
-                  tags=tags, sample_size=sample_size, seed=seed)
+                  tags=tags, sample_size=sample_size, seed=seed, examples=f"rows of {Path(data.path).name}")
     if view.task == "regression":
         pred = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
         return ErrorAnalysis(data.y, pred, task="regression", **common)

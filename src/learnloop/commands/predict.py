@@ -175,7 +175,10 @@ def _check_paths(args) -> None:
 
 
 def _progress(total: int | None, quiet: bool):
-    if quiet:
+    """A progress bar on stderr when it is a terminal (never in a pipe, a log file or a notebook cell's capture)."""
+    from learnloop.diagnostics.progress import _is_terminal
+
+    if quiet or not _is_terminal():
         return None
     from tqdm.auto import tqdm
 

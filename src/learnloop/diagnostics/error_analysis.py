@@ -131,7 +131,8 @@ class ErrorAnalysis:
     def __init__(self, y_true, y_pred, *, x=None, texts: Sequence[str] | None = None, images=None, tags: Tags = None,
                  ids: Sequence | None = None, sample_size: int = 100, seed: int = 0, task: str | None = None,
                  worst_fraction: float = 0.1, class_names=None, rows: Mapping[str, Any] | None = None,
-                 column_kinds: Mapping[str, str] | None = None):
+                 column_kinds: Mapping[str, str] | None = None, examples: str = "cv examples"):
+        self.examples = str(examples)
         self.y_true, self.y_pred = _labels_1d(y_true, "y_true"), _labels_1d(y_pred, "y_pred")
         n = len(self.y_true)
         if len(self.y_pred) != n or n == 0:
@@ -387,7 +388,7 @@ class ErrorAnalysis:
     def __str__(self) -> str:
         what = "misclassified" if self.task == "classification" else f"worst (|residual| >= " \
             f"{abs(float(self.y_pred[self.errors[-1]]) - float(self.y_true[self.errors[-1]])):.3g})"
-        lines = [f"Error analysis: {len(self.errors)} of {self.n} cv examples {what} ({self.error_rate:.1%}); "
+        lines = [f"Error analysis: {len(self.errors)} of {self.n} {self.examples} {what} ({self.error_rate:.1%}); "
                  f"reviewing a sample of {len(self.sample)} (seed {self.seed})."]
         table = self.tag_table()
         if table:
