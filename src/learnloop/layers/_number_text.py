@@ -58,7 +58,8 @@ def check_format(spec, where: str = "text format") -> dict:
 
 
 def describe(spec: dict) -> str:
-    """A few words for a report: ``amounts with '$', ',' and '%' removed`` / ``dates (month/day/year)``."""
+    """A few words for a report: ``numbers written as text (decimal '.', comma thousands separator; ...)`` or
+    ``dates, as days since 1970-01-01 (format %m/%d/%Y)``."""
     if spec["kind"] == "date":
         return "dates, as days since 1970-01-01" + ("" if spec["format"] == "iso" else f" (format {spec['format']})")
     separator = {",": "comma", ".": "point", "": "no"}[spec["thousands"]]
@@ -98,7 +99,7 @@ def _candidates(sample):
 
 def _reads_all(text, spec: dict) -> bool:
     try:
-        _parse_arrow(text, spec, "detect")
+        _parse_arrow(text, spec)
     except LearnloopError:
         return False
     return True
@@ -117,7 +118,7 @@ def parse(values: Array, spec: dict, column: str) -> tuple[Array, Array]:
     if text is not None:                               # text and missing values only: one vectorized pass
         missing = ~text.is_valid().to_numpy(zero_copy_only=False)
         try:
-            return _parse_arrow(text, spec, column), missing
+            return _parse_arrow(text, spec), missing
         except _Unreadable as err:
             row = err.index
             raise FeatureValueError(f"Column {column!r} holds {describe(spec)}; row {row} has {values[row]!r:.40}, "
@@ -136,7 +137,7 @@ def parse(values: Array, spec: dict, column: str) -> tuple[Array, Array]:
             raise FeatureValueError(f"Column {column!r} holds {describe(spec)}; row {row} has {values[row]!r:.40}.",
                                     column, row, _expected(spec))
         try:
-            out[rest] = _parse_arrow(_arrow_text(strings.astype(object)), spec, column)
+            out[rest] = _parse_arrow(_arrow_text(strings.astype(object)), spec)
         except _Unreadable as err:
             row = int(np.flatnonzero(rest)[err.index])
             raise FeatureValueError(f"Column {column!r} holds {describe(spec)}; row {row} has {values[row]!r:.40}, "
@@ -175,7 +176,7 @@ def _arrow_text(values: Array):
         return None
 
 
-def _parse_arrow(text, spec: dict, where: str) -> Array:
+def _parse_arrow(text, spec: dict) -> Array:
     """float64 values of a pyarrow string array (nulls -> NaN); _Unreadable names the first value that fails."""
     import pyarrow as pa
     import pyarrow.compute as pc
