@@ -180,8 +180,8 @@ PARTIAL: dict[str, str] = {
 
 # Behaviour that differs from Keras where learnloop has the name and its parameters.
 DIFFERS: dict[str, str] = {
-    f"{MODEL}.predict": "prints nothing by default and works through the rows in chunks of about 16 MB of input "
-                        "(same numbers, faster)",
+    f"{MODEL}.predict": "prints nothing by default and works through the rows in chunks sized so the largest array "
+                        "of the forward pass stays near 3 MB (same numbers as Keras's 32-row batches, faster)",
     f"{MODEL}.evaluate": "prints only with verbose=1",
     f"{MODEL}.save": "writes one zip (JSON config, .npz weights and optimizer state), never a pickle; fit on the "
                      "loaded model continues where training stopped",

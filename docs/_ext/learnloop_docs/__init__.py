@@ -22,7 +22,7 @@ def _generate(app) -> None:
 
 
 def setup(app):
-    from learnloop_docs import differs, execute, references
+    from learnloop_docs import differs, execute, raises, references
 
     references.keep_prose_attribute_lines()
     app.connect("builder-inited", execute.use_build_folder)
@@ -33,6 +33,7 @@ def setup(app):
     app.connect("autodoc-process-bases", references.drop_private_bases)
     app.connect("autodoc-skip-member", references.skip_foreign_members)
     app.connect("autodoc-process-docstring", references.drop_type_docstrings)
+    app.connect("autodoc-process-docstring", raises.add_raises)
     app.connect("autodoc-process-docstring", differs.add_note)
     app.connect("source-read", execute.source_read)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

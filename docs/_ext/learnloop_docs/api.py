@@ -166,7 +166,11 @@ def write_pages(folder) -> list[str]:
     _write(folder / "index.md", "# Python API\n\nEvery public name, generated from the docstrings. Arrays are NumPy "
            "arrays; shapes are written `(samples, features)`-style with `None` for any size. A name that behaves "
            "differently from Keras says so in a *Differs from Keras* note (the [Keras parity table]"
-           "(../keras-parity.md) lists them all).\n\n| module | what it holds |\n|---|---|\n" + rows +
+           "(../keras-parity.md) lists them all). Under *Raises* are the errors a function, method or constructor "
+           "raises with their messages (`...` where the message shows a value), read from its `raise` statements and "
+           "those of the private helpers it calls; every error a user can cause is a "
+           "{py:class}`~learnloop.errors.LearnloopError`, a `ValueError`."
+           "\n\n| module | what it holds |\n|---|---|\n" + rows +
            "\n\n```{toctree}\n:hidden:\n\n" + toc + "\n```\n")
     return written
 
