@@ -5,6 +5,9 @@ one process per page started in a fresh folder (see driver.py), unless the line 
 
     <!-- not run: REASON -->
 
+(blocks.py reads the fences and the marks). The pages' processes start when the build starts, a few side by side,
+while Sphinx generates and reads the other pages; figures go beside the build's doctrees.
+
 A block that fails stops its page and fails the build (a warning, which ``-W`` makes an error), naming the page, the
 line and the traceback. ``tests/docs/test_code_blocks.py`` checks that every such mark gives a reason.
 
