@@ -2,8 +2,8 @@
 
     python docs/keras/dump_names.py          # needs Keras 3 (pip install tensorflow-cpu); CI reads the JSON
 
-The table is checked against this file in CI (which has no Keras); tests/docs/test_keras_parity.py also compares the
-file with the installed Keras when there is one, so a Keras upgrade that adds or drops names shows up.
+The table is checked against this file in CI (which has no Keras); tests/docs/test_keras_parity_table.py also
+compares the file with the installed Keras when there is one, so a Keras upgrade that adds or drops names shows up.
 """
 
 from __future__ import annotations

@@ -334,8 +334,8 @@ def markdown(rows: list[Entry] | None = None) -> str:
         "",
         "This page is generated from the code (`python docs/keras/parity.py`) and from the list of Keras names "
         "committed in `docs/keras/keras3.json` (`python docs/keras/dump_names.py` writes it from an installed "
-        "Keras); `tests/docs/test_keras_parity.py` checks that it is current, that every supported or partial name "
-        "imports from learnloop, and, where Keras is installed, that the list still matches Keras.",
+        "Keras); `tests/docs/test_keras_parity_table.py` checks that it is current, that every supported or partial "
+        "name imports from learnloop, and, where Keras is installed, that the list still matches Keras.",
         "",
         "| module | supported | partial | not | total |",
         "|---|---:|---:|---:|---:|",

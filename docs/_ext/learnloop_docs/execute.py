@@ -99,7 +99,6 @@ def example_run(name: str) -> Path:
     folder = DOCS / "_build" / "examples" / f"{Path(name).stem}-{digest}"
     if not (folder / "returncode").is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        LOG.info(f"running examples/{name} --fast for its tutorial page")
         proc = subprocess.run([sys.executable, "-W", "error", str(EXAMPLES / name), "--fast", "--figures",
                                str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=PAGE_TIMEOUT)
         (folder / "stdout.txt").write_text(proc.stdout, encoding="utf-8")
@@ -113,7 +112,8 @@ def example_markdown(name: str, docname: str, line: int) -> str:
     if not path.is_file():
         LOG.warning(f"{{example}} {name}: no such file in examples/", location=(docname, line))
         return ""
-    run = example_run(name)
+    ahead = _EXAMPLES_AHEAD.pop(name, None)
+    run = ahead.result() if ahead is not None and _POOL and _POOL[1] == os.getpid() else example_run(name)
     code = int((run / "returncode").read_text())
     stdout = (run / "stdout.txt").read_text(encoding="utf-8")
     depth = "../" * docname.count("/")
@@ -187,6 +187,7 @@ def run_page(docname: str, blocks: list[Fence]) -> PageRun:
 # takes about the time of its longest part instead of the sum. source_read takes a page's run from here when the
 # blocks are the ones that ran, else runs them itself.
 _AHEAD: dict[str, tuple[list[tuple[str, str]], Future]] = {}
+_EXAMPLES_AHEAD: dict[str, Future] = {}     # examples the pages show, when the test session has not run them
 _POOL: list = []            # [ThreadPoolExecutor, pid]
 
 
@@ -199,11 +200,17 @@ def run_pages_ahead(app) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="learnloop-docs-page")
     _POOL[:] = [pool, os.getpid()]
     _AHEAD.clear()
+    _EXAMPLES_AHEAD.clear()
     for path in sorted(DOCS.rglob("*.md")):
         docname = path.relative_to(DOCS).with_suffix("").as_posix()
         if docname.split("/")[0] in ("_build", "_ext", "keras"):
             continue
-        blocks = [f for f in fences(path.read_text(encoding="utf-8")) if runnable(f)]
+        found = fences(path.read_text(encoding="utf-8"))
+        for fence in found:
+            name = fence.info.split(maxsplit=1)[1].strip() if len(fence.info.split()) > 1 else ""
+            if fence.lang == "{example}" and (EXAMPLES / name).is_file() and name not in _EXAMPLES_AHEAD:
+                _EXAMPLES_AHEAD[name] = pool.submit(example_run, name)
+        blocks = [f for f in found if runnable(f)]
         if blocks:
             _AHEAD[docname] = (_key(blocks), pool.submit(run_page, docname, blocks))
 
@@ -213,6 +220,7 @@ def stop_pages_ahead(app, exception) -> None:
         _POOL[0].shutdown(wait=True, cancel_futures=True)
         _POOL.clear()
     _AHEAD.clear()
+    _EXAMPLES_AHEAD.clear()
 
 
 def _page_run(docname: str, blocks: list[Fence]) -> PageRun:
