@@ -50,12 +50,15 @@ def _helper(n: int) -> int:
 
 def test_the_errors_a_function_raises_are_read_from_its_code():
     assert raises.raised(_checked) == [("ValueError", "n must be >= 0; got ...."), ("ZeroDivisionError", "scale is 0")]
-    assert raises.field_lines(_checked, "function") == [":raises ValueError: n must be >= 0; got ....",
+    assert raises.field_lines(_checked, "function") == [":raises ValueError: n must be >= 0; got ...",
                                                         ":raises ZeroDivisionError: scale is 0"]
 
 
 def test_learnloop_helpers_are_followed_and_messages_escaped():
-    from learnloop.layers import Dense
+    from learnloop.layers import Conv2D, Dense
+
+    assert any("positive integer" in line for line in raises.field_lines(Dense, "class"))   # a module function
+    assert any("padding" in line for line in raises.field_lines(Conv2D, "class"))           # a base's __init__
 
     lines = raises.field_lines(Dense.build, "method")
     assert lines and lines[0].startswith(":raises learnloop.errors.LearnloopError: Dense '...' needs a known last")
@@ -72,4 +75,4 @@ def test_a_docstring_with_its_own_raises_is_left_alone():
     assert lines == ["Does a thing.", "", ":raises KeyError: when the key is missing"]
     lines = ["Does a thing."]
     raises.add_raises(None, "function", "f", _checked, {}, lines)
-    assert ":raises ValueError: n must be >= 0; got ...." in lines
+    assert ":raises ValueError: n must be >= 0; got ..." in lines

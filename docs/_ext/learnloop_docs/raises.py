@@ -2,8 +2,9 @@
 
 learnloop's messages say where, what was expected and what arrived, so the ``raise`` statements are the best list of
 what can go wrong. For each documented callable whose docstring has no ``Raises:`` section of its own, the
-``raise X(...)`` statements of its body are listed, and those of the private helpers it calls (``_check(...)``,
-``self._validate(...)``), two calls deep. A message's f-string fields are shown as ``...``. Only learnloop's errors
+``raise X(...)`` statements of its body are listed, and those of the learnloop functions it calls
+(``check_positive_int(...)``, ``self._validate(...)``, ``super().__init__(...)``, ``activations.get(...)``), two
+calls deep. A message's f-string fields are shown as ``...``. Only learnloop's errors
 and Python's built-in exceptions are listed; a bare ``raise`` (re-raising) is not.
 """
 
@@ -82,11 +83,16 @@ class _Body(ast.NodeVisitor):
 
     def visit_Call(self, node):
         func = node.func
-        if isinstance(func, ast.Name) and func.id.startswith("_"):
+        if isinstance(func, ast.Name):                                      # check_positive_int(...)
             self.calls.append((None, func.id))
-        elif (isinstance(func, ast.Attribute) and func.attr.startswith("_") and not func.attr.startswith("__")
-              and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")):
-            self.calls.append(("self", func.attr))
+        elif isinstance(func, ast.Attribute):
+            value = func.value
+            if isinstance(value, ast.Name) and value.id in ("self", "cls") and not func.attr.startswith("__"):
+                self.calls.append(("self", func.attr))                      # self._validate(...)
+            elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super":
+                self.calls.append(("super", func.attr))                     # super().__init__(...)
+            elif isinstance(value, ast.Name):
+                self.calls.append((value.id, func.attr))                    # activations.get(...)
         self.generic_visit(node)
 
 
@@ -101,15 +107,29 @@ def _owner(func):
     return obj if inspect.isclass(obj) else None
 
 
+def _static(klass, name: str):
+    target = inspect.getattr_static(klass, name, None) if klass is not None else None
+    if isinstance(target, (staticmethod, classmethod)):
+        target = target.__func__
+    if isinstance(target, property):
+        target = target.fget
+    return target
+
+
 def _resolve(func, klass, kind: str | None, name: str):
+    """The learnloop function a call names: a module-level name, a method of self's class or of its base (super()),
+    or a function of a learnloop module the code imported (``activations.get``); None for anything else."""
+    names = getattr(func, "__globals__", {})
     if kind == "self":
-        target = inspect.getattr_static(klass, name, None) if klass is not None else None
-        if isinstance(target, (staticmethod, classmethod)):
-            target = target.__func__
-        if isinstance(target, property):
-            target = target.fget
+        target = _static(klass, name)
+    elif kind == "super":
+        bases = inspect.getmro(klass)[1:] if klass is not None else ()
+        target = next((_static(b, name) for b in bases if name in vars(b)), None)
+    elif kind is None:
+        target = names.get(name)
     else:
-        target = getattr(func, "__globals__", {}).get(name)
+        module = names.get(kind)
+        target = getattr(module, name, None) if inspect.ismodule(module) else None
     target = inspect.unwrap(target) if callable(target) else None
     module = getattr(target, "__module__", "") or ""
     return target if inspect.isfunction(target) and module.startswith("learnloop") else None
@@ -133,7 +153,7 @@ def raised(func, klass=None, depth: int = DEPTH, seen: set | None = None) -> lis
         for kind, name in body.calls:
             helper = _resolve(func, klass, kind, name)
             if helper is not None:
-                out += raised(helper, klass if kind == "self" else None, depth - 1, seen)
+                out += raised(helper, klass if kind in ("self", "super") else None, depth - 1, seen)
     return out
 
 
@@ -144,7 +164,7 @@ def _known(name: str) -> bool:
 
 
 def _escape(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\.\.\.\.(?!\.)", "...", re.sub(r"\s+", " ", text).strip())     # "got {x}." reads "got ..."
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE].rsplit(" ", 1)[0] + " ..."
     return re.sub(r"([\\`*_|\[\]])", r"\\\1", text)
@@ -152,8 +172,11 @@ def _escape(text: str) -> str:
 
 def _target(func_or_class, what: str):
     if what == "class":
-        init = vars(func_or_class).get("__init__") if inspect.isclass(func_or_class) else None
-        return init, func_or_class
+        if not inspect.isclass(func_or_class):
+            return None, None
+        owner = next((c for c in inspect.getmro(func_or_class) if "__init__" in vars(c)
+                      and (c.__module__ or "").startswith("learnloop")), None)
+        return (vars(owner)["__init__"], owner) if owner is not None else (None, None)
     if what == "property":
         return getattr(func_or_class, "fget", None), None
     if what in ("method", "function", "classmethod", "staticmethod"):
