@@ -56,8 +56,9 @@ smartquotes = False                 # `--flag` stays two hyphens
 # ---- API reference -----------------------------------------------------------------------------------------------
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-# Each public name has its own directive (docs/_ext/learnloop_docs/api.py), so modules are not walked for members.
-autodoc_default_options = {"show-inheritance": True}
+# Each public name has its own directive (docs/_ext/learnloop_docs/api.py), so modules are not walked for members;
+# a class shows its bases when it has public ones.
+autodoc_default_options: dict = {}
 autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

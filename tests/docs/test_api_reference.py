@@ -61,7 +61,7 @@ def test_learnloop_helpers_are_followed_and_messages_escaped():
     assert any("padding" in line for line in raises.field_lines(Conv2D, "class"))           # a base's __init__
 
     lines = raises.field_lines(Dense.build, "method")
-    assert lines and lines[0].startswith(":raises learnloop.errors.LearnloopError: Dense '...' needs a known last")
+    assert lines and lines[0].startswith(":raises ~learnloop.errors.LearnloopError: Dense '...' needs a known last")
     from learnloop.data import train_cv_test_split
 
     lines = raises.field_lines(train_cv_test_split, "function")
@@ -76,3 +76,17 @@ def test_a_docstring_with_its_own_raises_is_left_alone():
     lines = ["Does a thing."]
     raises.add_raises(None, "function", "f", _checked, {}, lines)
     assert ":raises ValueError: n must be >= 0; got ..." in lines
+
+
+def test_a_class_shows_its_public_bases_only():
+    import learnloop
+    from learnloop.layers import Conv2D
+    from learnloop.losses import BinaryCrossentropy, Loss
+
+    assert api.public_bases(Loss) == []                                    # no "Bases: object"
+    assert api.public_bases(BinaryCrossentropy) == [Loss]                   # through a private base
+    assert all(not b.__name__.startswith("_") for b in api.public_bases(Conv2D)) and api.public_bases(Conv2D)
+    page = api.page_text(next(p for p in api.PAGES if p.module == "learnloop.losses"), api.homes())
+    assert ".. autoclass:: learnloop.losses.Loss\n   :members:\n" in page
+    assert ".. autoclass:: learnloop.losses.BinaryCrossentropy\n   :members:\n   :show-inheritance:" in page
+    assert learnloop.Sequential.__bases__ and api.public_bases(learnloop.Sequential)

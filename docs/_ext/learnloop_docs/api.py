@@ -121,12 +121,29 @@ def _slug(module: str) -> str:
     return module
 
 
+def _private(base) -> bool:
+    module = getattr(base, "__module__", "") or ""
+    return base.__name__.startswith("_") or any(part.startswith("_") for part in module.split(".")[1:])
+
+
+def public_bases(cls) -> list:
+    """The bases worth a ``Bases:`` line: ``Bases: _Conv`` or ``Bases: object`` says nothing to a reader, so a
+    private base is replaced by its own public bases (``Conv2D(_Conv)`` shows ``KernelLayer``)."""
+    out: list = []
+    for base in getattr(cls, "__bases__", ()):
+        for shown in (public_bases(base) if _private(base) else [base]):
+            if shown is not object and shown not in out:
+                out.append(shown)
+    return out
+
+
 def _directive(module: str, name: str, obj, inherited: bool) -> list[str]:
     """The autodoc directive for one public name. Each name gets its own, so names a module only exposes lazily
     (``learnloop.data.read_table``), aliases (``losses.MAE``) and functions without a docstring are documented too."""
     target = f"{module}.{name}"
     if inspect.isclass(obj):
-        return [f".. autoclass:: {target}", "   :members:", *(["   :inherited-members:"] if inherited else [])]
+        return [f".. autoclass:: {target}", "   :members:", *(["   :inherited-members:"] if inherited else []),
+                *(["   :show-inheritance:"] if public_bases(obj) else [])]
     if inspect.isroutine(obj):
         return [f".. autofunction:: {target}"]
     long_value = len(repr(obj)) > 80

@@ -194,7 +194,7 @@ def field_lines(obj, what: str) -> list[str]:
         if not _known(name) or (name, message) in seen:
             continue
         seen.add((name, message))
-        qualified = f"learnloop.errors.{name}" if name in LEARNLOOP_ERRORS else name
+        qualified = f"~learnloop.errors.{name}" if name in LEARNLOOP_ERRORS else name      # shown as its name
         entries.append(f":raises {qualified}: {_escape(message)}".rstrip())
     if len(entries) > MAX_ENTRIES:
         entries = entries[:MAX_ENTRIES] + [f":raises: and {len(entries) - MAX_ENTRIES} more (see the source)"]

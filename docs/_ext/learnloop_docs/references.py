@@ -86,11 +86,10 @@ def missing_reference(app, env, node, contnode):
 
 
 def drop_private_bases(app, name, obj, options, bases) -> None:
-    """``Bases: _Conv`` says nothing to a reader: private and non-learnloop bases are left out."""
-    def private(base) -> bool:
-        module = getattr(base, "__module__", "") or ""
-        return base.__name__.startswith("_") or any(part.startswith("_") for part in module.split(".")[1:])
-    bases[:] = [b for b in bases if not private(b) and b is not object]
+    """``Bases: _Conv`` says nothing to a reader: only the public bases are shown (api.public_bases)."""
+    from learnloop_docs.api import public_bases
+
+    bases[:] = public_bases(obj)
 
 
 def skip_foreign_members(app, what, name, obj, skip, options):
