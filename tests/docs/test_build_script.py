@@ -39,3 +39,30 @@ def test_a_site_of_local_files_passes(tmp_path):
 def test_the_command_line_offers_out_and_open():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--open" in proc.stdout and "--out" in proc.stdout
+
+
+def test_the_build_is_strict_and_fresh(tmp_path, monkeypatch):
+    """Every warning an error (-W, all listed: --keep-going), nitpicky (-n: every reference must resolve), on a
+    fresh environment (-E: a cached page's warnings are not skipped); Sphinx itself is stood in for."""
+    import types
+
+    build = _build_module()
+    seen: list[list[str]] = []
+    fake = types.ModuleType("sphinx.cmd.build")
+    fake.build_main = lambda args: seen.append(list(args)) or 0
+    for name in ("sphinx", "sphinx.cmd"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "sphinx.cmd.build", fake)
+    monkeypatch.setattr(build.importlib.util, "find_spec", lambda name: object())
+    assert build.build(tmp_path / "site", quiet=True) == 0
+    assert {"-W", "--keep-going", "-n", "-E"} <= set(seen[0]) and seen[0][-2:] == [str(build.DOCS),
+                                                                                   str(tmp_path / "site")]
+    conf = (ROOT / "docs" / "conf.py").read_text(encoding="utf-8")
+    assert "\nnitpicky = True\n" in conf
+
+
+def test_without_sphinx_the_build_says_what_to_install(tmp_path, monkeypatch, capsys):
+    build = _build_module()
+    monkeypatch.setattr(build.importlib.util, "find_spec", lambda name: None)
+    assert build.build(tmp_path / "site") == 2
+    assert 'pip install -e ".[docs]"' in capsys.readouterr().err
