@@ -2,15 +2,16 @@
 and the verdict and architecture against a run of the loop on every row without the budget.
 
     python benchmarks/bench_run_large.py [--rows 1000000] [--budget 120] [--rounds 3]
-                                         [--reference full/report.json] [--full] [--write]
+                                         [--reference full/report.json] [--full [--full-sample N]] [--write]
 
 The table is `make_table.py`'s (14 measurements, 6 whole-number columns, a city among 12, 1% missing values in two
 columns, a 0/1 target from a logistic model of a few columns), written once to the temporary folder. Each round runs
-`learnloop run --data table.csv --target target --missing impute --time-budget B` in its own process; its peak RSS
-is its own ru_maxrss, printed as it exits. `--full` runs the reference once instead: the same command with
-`--sample all` and no budget (the loop on all rows in memory: hours on 2 cores), whose report.json `--reference`
-then reads. Also measured, in this process: what adapting the feature pipeline on every training row would cost
-(reading the whole table into memory first), against the sample's training rows.
+`learnloop run --data table.csv --target target --missing impute --time-budget B` in its own process; its peak RSS is
+its own ru_maxrss, printed as it exits. `--full` runs the reference once instead: the same command with `--sample
+all` and no budget (the loop on all rows in memory: hours on 2 cores), or with `--full-sample N` the diagnosis on N
+rows without a budget, whose report.json `--reference` then reads. Also measured, in this process: what adapting the
+feature pipeline on every training row would cost (reading the whole table into memory first), against the sample's
+training rows.
 """
 
 from __future__ import annotations
@@ -90,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reference", type=Path, help="report.json of the run on all rows without a budget")
     p.add_argument("--full", action="store_true", help="run the reference (all rows, no budget) once and stop")
+    p.add_argument("--full-sample", default="all", metavar="N|all",
+                   help="the reference's --sample: all (the loop on every row in memory: hours on 2 cores) or N, "
+                        "the diagnosis on N rows and no time budget (default all)")
     p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "learnloop-bench" / "run_large")
     p.add_argument("--write", action="store_true", help="record the results in RESULTS.md")
     args = p.parse_args(argv)
 
     csv = make_table(args.rows)["csv"]
     if args.full:
-        result = run_once(csv, args.out / "full", ["--sample", "all"])
+        result = run_once(csv, args.out / "full", ["--sample", str(args.full_sample)])
         r = result["report"]
         print(json.dumps({"wall": result["wall"], "rss_mb": result["rss_mb"], "verdict": r["verdict"],
                           "selected": r["selected"], "report": str(args.out / "full" / "report.json")}))
@@ -145,8 +149,11 @@ def _section(args, csv: Path, runs: list[dict], adapt: dict, reference: dict | N
     if reference is not None:
         same = reference["verdict"] == last["verdict"] and \
             reference["selected"]["architecture"] == last["selected"]["architecture"]
-        lines += ["", f"Reference, the loop on all {sum(reference['split_sizes'].values()):,} rows without a budget "
-                  f"(`--sample all`, {reference['seconds'] / 60:.0f} min): {reference['verdict']}, hidden units "
+        stages = {s["stage"]: s for s in reference.get("stages") or []}
+        how = (f"the diagnosis on a sample of {stages['diagnosis']['rows']:,} rows and no time budget "
+               f"(`--sample {stages['diagnosis']['rows']}`)" if "diagnosis" in stages else
+               f"the loop on all {sum(reference['split_sizes'].values()):,} rows without a budget (`--sample all`)")
+        lines += ["", f"Reference, {how}, {reference['seconds'] / 60:.0f} min: {reference['verdict']}, hidden units "
                   f"{'-'.join(map(str, reference['selected']['architecture']))}, lambda "
                   f"{reference['selected']['lambda']:g}, J_cv {reference['j_cv']:.4f}, J_test "
                   f"{reference['j_test']:.4f}. Same verdict and architecture: {'yes' if same else 'NO'}."]
