@@ -155,14 +155,14 @@ def _did_you_mean(name: str, names: list[str]) -> str:
 def _refuse_missing(columns: dict, target, decisions: list[ColumnDecision]) -> None:
     gaps = {d.name: d.missing for d in decisions if d.missing and d.kind != "dropped"}
     if target is not None:
-        n_target = int(_missing_mask(columns[target]).sum())
+        n_target = int(missing_mask(columns[target]).sum())
         if n_target:
             gaps[target] = n_target
     if not gaps:
         return
     rows = np.zeros(len(columns[next(iter(gaps))]), dtype=bool)
     for name in gaps:
-        rows |= _missing_mask(columns[name])
+        rows |= missing_mask(columns[name])
     detail = ", ".join(f"{name} ({n})" for name, n in gaps.items())
     raise LearnloopError(
         f"Missing values in {len(gaps)} column{'s' * (len(gaps) > 1)}: {detail}; {int(rows.sum())} of {len(rows)} "
@@ -170,7 +170,9 @@ def _refuse_missing(columns: dict, target, decisions: list[ColumnDecision]) -> N
         f"a missing-indicator column for numbers, a 'missing' category for text).")
 
 
-def _missing_mask(values: Array) -> Array:
+def missing_mask(values: Array) -> Array:
+    """(n,) bool: missing values of a column as ``read_table`` / ``as_columns`` make it (NaN in numbers, None in
+    text)."""
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype == object:
@@ -283,7 +285,7 @@ def _values(distinct: int) -> str:
 
 
 def _check_numbers(name: str, values: Array) -> None:
-    present = ~_missing_mask(values)
+    present = ~missing_mask(values)
     try:
         values[present].astype(np.float64)
     except (TypeError, ValueError):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from learnloop._registry import lookup
+from learnloop.data.column_types import missing_mask
 from learnloop.errors import LearnloopError
 
 BUNDLED = ("digits", "breast_cancer", "wine", "diabetes", "iris")
@@ -217,7 +218,7 @@ def table_dataset(table, target: str | None = None, task: str = "auto", missing:
         if g == target:
             raise LearnloopError(f"{path}: {g!r} is the target; a group column must be another column.")
     notes = list(table.notes)
-    keep = ~_missing(columns[target])
+    keep = ~missing_mask(columns[target])
     if not keep.all():
         n = int((~keep).sum())
         if missing == "error":
@@ -296,18 +297,11 @@ def feature_space_for(decisions, impute: bool = False):
     return FeatureSpace(features, output_mode="concat")
 
 
-def _missing(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype.kind == "O":
-        return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    return np.zeros(len(values), dtype=bool)
-
 
 def _missing_rows(columns: dict, names) -> np.ndarray:
     rows = np.zeros(len(next(iter(columns.values()))), dtype=bool)
     for name in names:
-        rows |= _missing(columns[name])
+        rows |= missing_mask(columns[name])
     return rows
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from learnloop.data.column_types import missing_mask
 from learnloop.data.sampling import BLOCK_ROWS, file_names, open_stream, row_parts, row_priorities
 from learnloop.errors import LearnloopError
 
@@ -185,14 +186,14 @@ def encode_parts(path, space, *, target: str, classes: list | None, numeric: lis
             _refuse_invalid(block, to_ours, path)
             keep = np.ones(n, dtype=bool)
             y_raw = cols[target]
-            missing_y = _missing(y_raw)
+            missing_y = missing_mask(y_raw)
             skipped["target missing"] += int(missing_y.sum())
             keep &= ~missing_y
             if "numbers" in dropped:
                 gaps = np.zeros(n, dtype=bool)
                 for name in numeric:
                     if name in cols:
-                        gaps |= _missing(cols[name])
+                        gaps |= missing_mask(cols[name])
                 skipped["numbers missing"] += int((gaps & keep).sum())
                 keep &= ~gaps
             idx = np.flatnonzero(keep)
@@ -241,13 +242,6 @@ def encode_parts(path, space, *, target: str, classes: list | None, numeric: lis
                         rows, early, {k: v for k, v in skipped.items() if v}, moments, target_moments,
                         time.perf_counter() - start_time)
 
-
-def _missing(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype == object:
-        return np.equal(values, None)
-    return np.zeros(len(values), dtype=bool)
 
 
 def _refuse_invalid(block, to_ours: dict, path) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from learnloop.data.column_types import missing_mask
 from learnloop.errors import LearnloopError
 
 SPLIT_SIZES = (0.6, 0.2, 0.2)
@@ -344,7 +345,7 @@ def sample_dataset(sample: TableSample, target: str, task: str = "auto", missing
             raise LearnloopError(f"{problem}; pass missing='drop' to leave those rows out.",
                                  cli=f"{problem}; pass --missing drop to leave those rows out.")
         notes.append(f"left out the {n_target:,} rows whose target '{target}' is missing")
-        keep &= ~_is_missing(columns[target])
+        keep &= ~missing_mask(columns[target])
     group_columns = list(group_columns or [])
     decisions = decide_columns({k: v[keep] for k, v in columns.items()}, target, categorical=categorical,
                                numeric=numeric, drop=drop, keep_out=group_columns, missing="drop")
@@ -360,7 +361,7 @@ def sample_dataset(sample: TableSample, target: str, task: str = "auto", missing
                                  cli=f"{problem} Pass --missing drop " + fix.format("--missing impute"))
         if missing == "drop":
             for name in gaps:
-                keep &= ~_is_missing(columns[name])
+                keep &= ~missing_mask(columns[name])
             notes.append(f"leaves out the rows with missing values in: {detail} (counts {whole})")
         else:
             notes.append(f"imputed missing numbers in: {detail} (counts {whole}; training median, plus a 0/1 "
@@ -374,10 +375,3 @@ def sample_dataset(sample: TableSample, target: str, task: str = "auto", missing
     dropped = ("target",) + (("numbers",) if missing == "drop" else ())
     return SampleData(data, sample.rows[keep], sample.parts[keep], sample, numbers, dropped)
 
-
-def _is_missing(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    if values.dtype == object:
-        return np.equal(values, None)
-    return np.zeros(len(values), dtype=bool)
