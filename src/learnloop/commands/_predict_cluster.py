@@ -57,7 +57,8 @@ def _groups(stream) -> list[tuple]:
 
 def score_part(model, spec, where, columns: list[str], numeric: list[str], raw: list[str], id_column):
     """On a worker: read the part (or take the block sent), encode it and predict (see ``predict.score_block``)."""
-    from learnloop.commands.predict import Outputs, RowReader, score_block
+    from learnloop.commands._row_reader import RowReader
+    from learnloop.commands.predict import Outputs, score_block
 
     block = spec if not isinstance(spec, tuple) else read_group(where.path, *spec, columns, numeric, raw)
     reader = RowReader(model, where)
