@@ -145,14 +145,17 @@ class Feature:
         self.fill_value = np.zeros((1,), dtype=np.float64)   # the training median (numbers, impute=True)
 
     # ---- raw values -> preprocessor input ------------------------------------------------------------------
-    def read(self, values: Array, column: str) -> tuple[Array, Array]:
-        """The column checked and converted for the preprocessor, and its missing mask (n,)."""
+    def _read_raw(self, values: Array, column: str) -> tuple[Array, Array]:
+        """The values converted to the feature's dtype (text read in ``parse`` first), and the missing mask."""
         if self.parse is not None:
             from learnloop.layers._number_text import parse
 
-            values, missing = parse(values, self.parse, column)
-        else:
-            values, missing = READERS[self.dtype](values, column)
+            return parse(values, self.parse, column)
+        return READERS[self.dtype](values, column)
+
+    def read(self, values: Array, column: str) -> tuple[Array, Array]:
+        """The column checked and converted for the preprocessor, and its missing mask (n,)."""
+        values, missing = self._read_raw(values, column)
         if missing.any():
             if not self.impute:
                 row = int(np.argmax(missing))
@@ -166,6 +169,17 @@ class Feature:
                 values = np.where(missing, self.fill_value[0], values)
             else:                                      # NaN is out of every integer vocabulary
                 values = np.where(missing, np.nan, values.astype(np.float64))
+        return values, missing
+
+    def read_for_adapt(self, values: Array, column: str) -> tuple[Array, Array]:
+        """The column read for ``adapt`` with imputation: text gets the missing category, numbers keep NaN for the
+        median (:meth:`adapt_fill`), missing integers are left out (out of vocabulary, not learned)."""
+        values, missing = self._read_raw(values, column)
+        if self.dtype == "string" and missing.any():
+            values = values.copy()
+            values[missing] = MISSING_TOKEN
+        elif self.dtype == "int32" and missing.any():
+            values, missing = values[~missing], missing[~missing]
         return values, missing
 
     def adapt_fill(self, values: Array, missing: Array, column: str) -> Array:

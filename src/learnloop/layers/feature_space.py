@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from learnloop.errors import LearnloopError, NotFittedError
-from learnloop.layers._features import MISSING_TOKEN, READERS, Cross, Feature, FeatureValueError
+from learnloop.layers._features import Cross, Feature, FeatureValueError
 from learnloop.layers._one_row import STALE, plan_one_row
 from learnloop.layers.base import Array, Layer, Weight
 from learnloop.shapes import SymbolicTensor
@@ -180,7 +180,7 @@ class FeatureSpace(Layer):
         columns = self._columns(data, "FeatureSpace.adapt()")
         for name in self._names:
             feature, raw = self.features[name], _array(columns[name])
-            values, missing = _read_for_adapt(feature, raw, name) if feature.impute else feature.read(raw, name)
+            values, missing = feature.read_for_adapt(raw, name) if feature.impute else feature.read(raw, name)
             values = feature.adapt_fill(values, missing, name)
             layer = feature.preprocessor
             if hasattr(layer, "adapt") and not _fixed(layer):
@@ -384,22 +384,6 @@ def _fixed(layer) -> bool:
 
 def _array(values) -> Array:
     return values if isinstance(values, np.ndarray) else np.asarray(values)
-
-
-def _read_for_adapt(feature: Feature, raw, name: str) -> tuple[Array, Array]:
-    """Read a column for adapt with imputation: text gets the missing category, numbers keep NaN for the median."""
-    if feature.parse is not None:
-        from learnloop.layers._number_text import parse
-
-        return parse(_array(raw), feature.parse, name)
-    values, missing = READERS[feature.dtype](raw, name)
-    if feature.dtype == "string" and missing.any():
-        values = values.copy()
-        values[missing] = MISSING_TOKEN
-    elif feature.dtype == "int32" and missing.any():
-        values = values[~missing]                        # missing integers are out of vocabulary, not learned
-        missing = missing[~missing]
-    return values, missing
 
 
 def _one_hot(idx: Array, depth: int, dtype) -> Array:
