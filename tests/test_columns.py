@@ -139,3 +139,12 @@ def _timed(fn, repeat: int) -> float:
     for _ in range(repeat):
         fn()
     return (time.perf_counter() - start) / repeat
+
+
+def test_whole_numbers_beyond_int64_are_floats_in_rows_and_columns():
+    big = 2**64
+    one_row = as_columns({"n": big, "x": 1.5}, "x")
+    assert one_row["n"].dtype == np.float64 and one_row["n"][0] == float(big)
+    column = as_columns({"n": [big, 3]}, "x")
+    assert column["n"].dtype == np.float64 and column["n"].tolist() == [float(big), 3.0]
+    assert as_columns({"n": [2**62, 3]}, "x")["n"].dtype == np.int64

@@ -102,15 +102,18 @@ def _from_dict(data: Mapping, where: str) -> dict[str, Array]:
     return out
 
 
+_INT64 = 2**63
+
+
 def _one_row(data: Mapping) -> dict[str, Array] | None:
     """A dict of plain float/int/str scalars (one request on the serving path) as one-row columns; None when some
-    value is anything else (a list, None, a NumPy scalar...), which the general path handles."""
+    value is anything else (a list, None, a NumPy scalar, an int beyond int64...), which the general path handles."""
     out = {}
     for name, value in data.items():
         kind = type(value)
         if kind is float:
             out[name] = np.array((value,), np.float64)
-        elif kind is int:
+        elif kind is int and -_INT64 <= value < _INT64:
             out[name] = np.array((value,), np.int64)
         elif kind is str:
             out[name] = np.array((value,), object)
@@ -181,7 +184,10 @@ def _object_column(arr: Array, where: str) -> Array:
         raise LearnloopError(f"{where} holds {nested[0].__name__} values; a column holds one number or string per "
                              f"row, not sequences (split them into one column each).")
     if all(issubclass(t, (numbers.Integral, bool)) for t in value_types) and not missing_types:
-        return arr.astype(np.int64)
+        try:
+            return arr.astype(np.int64)
+        except OverflowError:
+            pass                                # whole numbers beyond int64: floats, as below
     if all(issubclass(t, numbers.Number) for t in value_types):
         out = arr.copy()
         if missing_types:
